@@ -1,0 +1,129 @@
+"""Small typed summaries that cross task boundaries.
+
+Great Expectations and Evidently results are converted into these at the boundary (by name, never by
+position), so flows, the policy and the store never touch library objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+
+VerdictStatus = Literal["ok", "warn", "drift", "data_invalid", "insufficient_data"]
+ColumnKind = Literal["numeric", "categorical", "prediction", "target"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The monitored window [start, end) and its matured (labelled) counterpart shifted by the label delay."""
+
+    start: datetime
+    end: datetime
+    labelled_start: datetime
+    labelled_end: datetime
+
+
+@dataclass(frozen=True)
+class WindowData:
+    """What the extractor pulled: the window's rows, and the matured window's rows that carry a label."""
+
+    window: Window
+    current: pd.DataFrame
+    labelled: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A versioned reference snapshot: the champion's training data, scored by the champion."""
+
+    version: str
+    data: pd.DataFrame
+    performance: float | None
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    severity: Literal["critical", "warning", "info"]
+    success: bool
+    observed: str | None = None
+    unexpected_count: int | None = None
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    suite: str
+    outcomes: list[ExpectationOutcome]
+    error: str | None = None  # the suite could not be evaluated at all (treated as a critical failure)
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity != "critical"]
+
+    @property
+    def success(self) -> bool:
+        return self.error is None and not self.critical_failures
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    column: str
+    kind: ColumnKind
+    method: str
+    threshold: float
+    score: float | None  # None when the column could not be measured; `issue` says why
+    drifted: bool
+    issue: str | None = None
+
+
+@dataclass(frozen=True)
+class PerformanceSummary:
+    metric: str
+    value: float | None
+    reference_value: float | None
+    labelled_rows: int
+    higher_is_better: bool = True
+
+    @property
+    def drop(self) -> float | None:
+        """How much worse than the reference (positive = worse), in the metric's units."""
+        if self.value is None or self.reference_value is None:
+            return None
+        gap = self.reference_value - self.value
+        return gap if self.higher_is_better else -gap
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    columns: list[ColumnDrift]  # features, then the prediction, then the target
+    drift_share: float  # share of measured features that drifted
+    performance: PerformanceSummary
+    report_path: str | None = None
+
+    @property
+    def features(self) -> list[ColumnDrift]:
+        return [c for c in self.columns if c.kind in ("numeric", "categorical")]
+
+    @property
+    def drifted_features(self) -> list[ColumnDrift]:
+        return [c for c in self.features if c.drifted]
+
+    def of_kind(self, kind: ColumnKind) -> ColumnDrift | None:
+        return next((c for c in self.columns if c.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: VerdictStatus
+    reasons: list[str]
+    breach: bool  # this window alone breached a drift rule (persistence decides whether it is `drift`)
+    drifted_columns: list[str] = field(default_factory=list)

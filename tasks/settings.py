@@ -1,0 +1,51 @@
+"""The one switch point between the embedded defaults and production.
+
+Everything that differs between a laptop and production is read here, from environment variables:
+
+| variable | embedded default |
+|---|---|
+| DRIFTFLOW_HOME | `.driftflow/` in the project folder: the SQLite files, artifacts and Prefect home |
+| DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (any SQLAlchemy URL) |
+| DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
+| DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts` (reports, models, reference snapshots) |
+| DRIFTFLOW_PROJECT_DIR | the checkout: where `deployments/models/` and `expectations/` live |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def project_dir() -> Path:
+    return Path(os.environ.get("DRIFTFLOW_PROJECT_DIR", PROJECT_DIR))
+
+
+def home() -> Path:
+    return Path(os.environ.get("DRIFTFLOW_HOME", project_dir() / ".driftflow"))
+
+
+def models_dir() -> Path:
+    return project_dir() / "deployments" / "models"
+
+
+def expectations_dir() -> Path:
+    return project_dir() / "expectations"
+
+
+def _sqlite_default() -> str:
+    return f"sqlite:///{home() / 'warehouse.db'}"
+
+
+def warehouse_url() -> str:
+    return os.environ.get("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
+
+
+def store_url() -> str:
+    return os.environ.get("DRIFTFLOW_STORE_URL") or _sqlite_default()
+
+
+def artifacts_dir() -> Path:
+    return Path(os.environ.get("DRIFTFLOW_ARTIFACTS", home() / "artifacts"))

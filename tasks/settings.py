@@ -9,6 +9,7 @@ Everything that differs between a laptop and production is read here, from envir
 | DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
 | DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts` (reports, models, reference snapshots) |
 | DRIFTFLOW_PROJECT_DIR | the checkout: where `deployments/models/` and `expectations/` live |
+| DRIFTFLOW_REPORTS_URL | unset: report links point at local files; set: links are made under this URL |
 """
 
 from __future__ import annotations
@@ -49,3 +50,8 @@ def store_url() -> str:
 
 def artifacts_dir() -> Path:
     return Path(os.environ.get("DRIFTFLOW_ARTIFACTS", home() / "artifacts"))
+
+
+def reports_url() -> str | None:
+    """Base URL under which the artifact folder is served (the demo serves it); None: link to files."""
+    return os.environ.get("DRIFTFLOW_REPORTS_URL") or None

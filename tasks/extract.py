@@ -1,0 +1,98 @@
+"""Pull one window from the warehouse: only the monitored columns, only the window's rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+from prefect import task
+
+from tasks.config import ModelConfig
+from tasks.db import get_engine, redacted, utc_naive
+from tasks.readers import read_frame
+from tasks.results import Window, WindowData
+from tasks.settings import warehouse_url
+
+
+class MissingColumnsError(ValueError):
+    """The source lacks columns the model's configuration names."""
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be reached or queried."""
+
+
+def source_selectable(config: ModelConfig) -> sa.FromClause:
+    """The configured table, or the configured SQL as a subquery; identifiers are quoted by SQLAlchemy."""
+    if config.source.table:
+        return sa.table(config.source.table)
+    return sa.text(config.source.sql or "").columns().subquery("source")
+
+
+def source_columns(engine: sa.Engine, config: ModelConfig) -> list[str]:
+    """The column names the source offers."""
+    if config.source.table:
+        inspector = sa.inspect(engine)
+        if not inspector.has_table(config.source.table):
+            raise MissingColumnsError(f"table {config.source.table!r} does not exist in the warehouse")
+        return [c["name"] for c in inspector.get_columns(config.source.table)]
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(f"SELECT * FROM ({config.source.sql}) AS source WHERE 1 = 0"))
+        return list(result.keys())
+
+
+def window_query(config: ModelConfig, columns: list[str], start: datetime, end: datetime,
+                 *, labelled_only: bool = False) -> sa.Select:
+    """SELECT the columns for [start, end) ordered by time; times bound as parameters."""
+    src = source_selectable(config)
+    ts = sa.column(config.source.timestamp)
+    query = (sa.select(*[sa.column(c) for c in columns]).select_from(src)
+             .where(ts >= sa.bindparam("start", utc_naive(start), type_=sa.DateTime()),
+                    ts < sa.bindparam("end", utc_naive(end), type_=sa.DateTime()))
+             .order_by(ts))
+    if labelled_only:
+        query = query.where(sa.column(config.columns.target.column).is_not(None))
+    return query
+
+
+def read_range(config: ModelConfig, columns: list[str], start: datetime, end: datetime,
+               url: str | None = None, *, labelled_only: bool = False) -> pd.DataFrame:
+    """Rows of [start, end) with the given columns; the timestamp column comes back as UTC datetimes."""
+    url = url or warehouse_url()
+    engine = get_engine(url)
+    try:
+        available = set(source_columns(engine, config))
+        missing = [c for c in columns if c not in available]
+        if missing:
+            where = config.source.table or "the configured SQL"
+            raise MissingColumnsError(f"{where} lacks configured column(s): {', '.join(missing)}")
+        frame = read_frame(engine, window_query(config, columns, start, end, labelled_only=labelled_only))
+    except sa.exc.OperationalError as exc:
+        raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable: {exc.orig}") from exc
+    ts = config.source.timestamp
+    if ts in frame:
+        frame[ts] = pd.to_datetime(frame[ts], utc=True)
+    return frame
+
+
+@task(name="extract-window", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=lambda _task, _run, state: _is_transient(state))
+def extract_window(config: ModelConfig, window: Window) -> WindowData:
+    """The window's rows (monitored columns) and the matured window's labelled rows."""
+    cols = config.columns
+    current = read_range(config, config.monitored_columns, window.start, window.end)
+    labelled = read_range(config, [config.source.id, config.source.timestamp, cols.prediction,
+                                   cols.target.column], window.labelled_start, window.labelled_end,
+                          labelled_only=True)
+    return WindowData(window=window, current=current, labelled=labelled)
+
+
+def _is_transient(state: object) -> bool:
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except WarehouseUnavailable:
+        return True
+    except Exception:
+        return False
+    return False

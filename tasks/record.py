@@ -1,0 +1,25 @@
+"""Record one window in the monitoring store, and read the history the policy needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import store
+from tasks.config import ModelConfig
+from tasks.store import WindowRecord
+
+
+@task(name="read-history", cache_policy=NO_CACHE)
+def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> list[bool]:
+    """Breach flags of the windows before this one that the persistence rule looks at, oldest first."""
+    return store.breach_history(engine, config.name, window_end, config.policy.persistence.of_last - 1)
+
+
+@task(name="record-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def record_window(engine: sa.Engine, record: WindowRecord) -> None:
+    """Write the window's verdict, drift, validation and performance; a rerun replaces them."""
+    store.record_window(engine, record)

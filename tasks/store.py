@@ -1,0 +1,148 @@
+"""The monitoring store: schema upgrades, and writing and reading monitored windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from tasks.db import as_utc, get_engine, utc_naive
+from tasks.results import DriftSummary, ValidationSummary, Verdict, Window
+from tasks.settings import store_url
+from tasks.store_schema import WINDOW_TABLES, column_drift, monitor_runs, performance, validation_results
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_upgraded: set[str] = set()
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_store(url: str | None = None, revision: str = "head") -> sa.Engine:
+    """Create or upgrade the store's tables in place (Alembic), once per process and URL."""
+    url = url or store_url()
+    engine = get_engine(url)
+    if f"{url}@{revision}" not in _upgraded:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+        _upgraded.add(f"{url}@{revision}")
+    return engine
+
+
+def open_store() -> sa.Engine:
+    """The monitoring store named by the settings, upgraded to the current schema."""
+    return upgrade_store(store_url())
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """Everything recorded for one monitored window."""
+
+    model: str
+    window: Window
+    verdict: Verdict
+    validation: ValidationSummary
+    drift: DriftSummary | None
+    row_count: int
+    labelled_rows: int
+    reference_version: str | None
+    champion_version: int | None
+    flow_run_id: str | None
+
+
+def record_window(engine: sa.Engine, record: WindowRecord) -> None:
+    """Write one window's records, replacing any earlier run of the same window (rerun = overwrite)."""
+    key = {"model": record.model, "window_end": utc_naive(record.window.end)}
+    with engine.begin() as conn:
+        for table in (*WINDOW_TABLES, monitor_runs):
+            conn.execute(sa.delete(table).where(table.c.model == key["model"],
+                                                table.c.window_end == key["window_end"]))
+        conn.execute(sa.insert(monitor_runs).values(**key, **_run_row(record)))
+        if record.validation.outcomes:
+            conn.execute(sa.insert(validation_results), [
+                {**key, "expectation": o.expectation, "column_name": o.column, "severity": o.severity,
+                 "success": o.success, "observed": o.observed, "unexpected_count": o.unexpected_count}
+                for o in record.validation.outcomes])
+        if record.drift is not None:
+            conn.execute(sa.insert(column_drift), [
+                {**key, "column_name": c.column, "kind": c.kind, "method": c.method, "threshold": c.threshold,
+                 "score": c.score, "drifted": c.drifted, "issue": c.issue} for c in record.drift.columns])
+            perf = record.drift.performance
+            conn.execute(sa.insert(performance).values(
+                **key, metric=perf.metric, value=perf.value, reference_value=perf.reference_value,
+                drop=perf.drop, labelled_rows=perf.labelled_rows))
+
+
+def _run_row(record: WindowRecord) -> dict[str, Any]:
+    window = record.window
+    return {
+        "window_start": utc_naive(window.start),
+        "labelled_start": utc_naive(window.labelled_start),
+        "labelled_end": utc_naive(window.labelled_end),
+        "status": record.verdict.status,
+        "breach": record.verdict.breach,
+        "reasons": record.verdict.reasons,
+        "drifted_columns": record.verdict.drifted_columns,
+        "row_count": record.row_count,
+        "labelled_rows": record.labelled_rows,
+        "drift_share": record.drift.drift_share if record.drift else None,
+        "reference_version": record.reference_version,
+        "champion_version": record.champion_version,
+        "report_path": record.drift.report_path if record.drift else None,
+        "flow_run_id": record.flow_run_id,
+        "recorded_at": utc_naive(datetime.now(UTC)),
+    }
+
+
+def breach_history(engine: sa.Engine, model: str, before: datetime, limit: int) -> list[bool]:
+    """Breach flags of the `limit` windows that ended before `before`, oldest first."""
+    if limit <= 0:
+        return []
+    query = (sa.select(monitor_runs.c.breach)
+             .where(monitor_runs.c.model == model, monitor_runs.c.window_end < utc_naive(before))
+             .order_by(monitor_runs.c.window_end.desc()).limit(limit))
+    with engine.connect() as conn:
+        flags = [bool(row) for row in conn.execute(query).scalars()]
+    return flags[::-1]
+
+
+def window_runs(engine: sa.Engine, model: str, start: datetime | None = None,
+                end: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Recorded windows of a model (newest first), with their drift columns and performance."""
+    query = sa.select(monitor_runs).where(monitor_runs.c.model == model)
+    if start is not None:
+        query = query.where(monitor_runs.c.window_end > utc_naive(start))
+    if end is not None:
+        query = query.where(monitor_runs.c.window_end <= utc_naive(end))
+    query = query.order_by(monitor_runs.c.window_end.desc()).limit(limit)
+    with engine.connect() as conn:
+        runs = [dict(row._mapping) for row in conn.execute(query)]
+        for run in runs:
+            where = (column_drift.c.model == model, column_drift.c.window_end == run["window_end"])
+            run["columns"] = [dict(r._mapping) for r in conn.execute(
+                sa.select(column_drift).where(*where).order_by(column_drift.c.column_name))]
+            perf = conn.execute(sa.select(performance).where(
+                performance.c.model == model, performance.c.window_end == run["window_end"])).first()
+            run["performance"] = dict(perf._mapping) if perf else None
+            for field in ("window_start", "window_end", "labelled_start", "labelled_end", "recorded_at"):
+                run[field] = as_utc(run[field])
+    return runs
+
+
+def count_window_rows(engine: sa.Engine, model: str, window_end: datetime) -> dict[str, int]:
+    """How many rows each table holds for one window (for checks that reruns never duplicate)."""
+    counts = {}
+    with engine.connect() as conn:
+        for table in (monitor_runs, *WINDOW_TABLES):
+            counts[table.name] = conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                table.c.model == model, table.c.window_end == utc_naive(window_end))).scalar_one()
+    return counts

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig, PersistenceConfig
 from tasks.results import ColumnDrift, DriftSummary, ExpectationOutcome, ValidationSummary, Verdict
@@ -106,7 +107,7 @@ def _persistence(history: Sequence[bool], persistence: PersistenceConfig) -> tup
     return count, count >= persistence.breaches
 
 
-@task(name="decide-verdict")
+@task(name="decide-verdict", cache_policy=NO_CACHE)
 def decide_verdict(*, config: ModelConfig, row_count: int, validation: ValidationSummary,
                    drift: DriftSummary | None, history: Sequence[bool]) -> Verdict:
     """Decide one window's verdict.
@@ -130,6 +131,7 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
 
     notes += [f"{c.kind} column {c.column} could not be measured: {c.issue or 'no score'}"
               for c in drift.columns if c.score is None]
+    notes += [f"{c.kind} column {c.column}: {c.issue}" for c in drift.columns if c.score is not None and c.issue]
     prediction, target = drift.of_kind("prediction"), drift.of_kind("target")
     dataset_breach, feature_note = _feature_drift(drift, config)
     concept_breach, performance_note = _performance(drift, config)

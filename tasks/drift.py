@@ -18,13 +18,11 @@ from evidently import DataDefinition, Dataset, Report
 from evidently.metrics import ValueDrift
 from evidently.presets import DataDriftPreset
 from prefect import task
-from sklearn import metrics as skm
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.results import ColumnDrift, ColumnKind, DriftSummary, PerformanceSummary, Reference, WindowData
-
-HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "f1": True, "log_loss": False,
-                    "rmse": False, "mae": False, "r2": True}
+from tasks.train import HIGHER_IS_BETTER, score
 
 
 class DriftError(ValueError):
@@ -181,25 +179,15 @@ def _performance(config: ModelConfig, labelled: pd.DataFrame,
     if len(rows) < config.performance.min_labelled_rows:
         return summary
     y, p = _plain(rows[target], True), _plain(rows[prediction], True)
-    if config.task == "classification":
-        if not set(y.unique()) <= {0.0, 1.0}:
-            raise DriftError(f"target {target!r} should hold 0/1 labels for a classification model")
-        if y.nunique() < 2:
-            return summary  # one class only: no ranking metric is defined
-        value = {"roc_auc": lambda: skm.roc_auc_score(y, p),
-                 "log_loss": lambda: skm.log_loss(y, p, labels=[0.0, 1.0]),
-                 "accuracy": lambda: skm.accuracy_score(y, p >= 0.5),
-                 "f1": lambda: skm.f1_score(y, p >= 0.5)}[metric]()
-    else:
-        value = {"rmse": lambda: skm.root_mean_squared_error(y, p),
-                 "mae": lambda: skm.mean_absolute_error(y, p),
-                 "r2": lambda: skm.r2_score(y, p)}[metric]()
-    value = float(value)
-    return PerformanceSummary(metric, None if math.isnan(value) else value, reference_value, len(rows),
-                              HIGHER_IS_BETTER[metric])
+    if config.task == "classification" and not set(y.unique()) <= {0.0, 1.0}:
+        raise DriftError(f"target {target!r} should hold 0/1 labels for a classification model")
+    value = score(metric, y, p)  # None where undefined, e.g. one class only
+    if value is None or math.isnan(value):
+        return summary
+    return PerformanceSummary(metric, value, reference_value, len(rows), HIGHER_IS_BETTER[metric])
 
 
-@task(name="measure-drift")
+@task(name="measure-drift", cache_policy=NO_CACHE)
 def measure_drift(config: ModelConfig, data: WindowData, reference: Reference,
                   report_dir: Path) -> DriftSummary:
     """Measure feature, prediction and target drift and performance; save the HTML reports in `report_dir`."""

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine, redacted, utc_naive
@@ -58,16 +59,24 @@ def window_query(config: ModelConfig, columns: list[str], start: datetime, end: 
 
 def read_range(config: ModelConfig, columns: list[str], start: datetime, end: datetime,
                url: str | None = None, *, labelled_only: bool = False) -> pd.DataFrame:
-    """Rows of [start, end) with the given columns; the timestamp column comes back as UTC datetimes."""
+    """Rows of [start, end) with those of `columns` the source has; timestamps come back as UTC.
+
+    A missing timestamp or id column is an error (the window cannot be cut); any other missing column is
+    left out, so that validation reports it by name and the window ends as data_invalid.
+    """
     url = url or warehouse_url()
     engine = get_engine(url)
     try:
         available = set(source_columns(engine, config))
-        missing = [c for c in columns if c not in available]
-        if missing:
+        required = [c for c in (config.source.timestamp, config.source.id) if c not in available]
+        if required:
             where = config.source.table or "the configured SQL"
-            raise MissingColumnsError(f"{where} lacks configured column(s): {', '.join(missing)}")
-        frame = read_frame(engine, window_query(config, columns, start, end, labelled_only=labelled_only))
+            raise MissingColumnsError(f"{where} lacks the configured timestamp/id column(s): {', '.join(required)}")
+        if labelled_only and config.columns.target.column not in available:
+            labelled_only, columns = False, []  # no labels at all: an empty labelled window
+        present = [c for c in columns if c in available] or [config.source.id]
+        query = window_query(config, present, start, end, labelled_only=labelled_only)
+        frame = read_frame(engine, query if columns else query.limit(0))
     except sa.exc.OperationalError as exc:
         raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable: {exc.orig}") from exc
     ts = config.source.timestamp
@@ -76,7 +85,7 @@ def read_range(config: ModelConfig, columns: list[str], start: datetime, end: da
     return frame
 
 
-@task(name="extract-window", retries=2, retry_delay_seconds=5,
+@task(name="extract-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
       retry_condition_fn=lambda _task, _run, state: _is_transient(state))
 def extract_window(config: ModelConfig, window: Window) -> WindowData:
     """The window's rows (monitored columns) and the matured window's labelled rows."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.db import utc_naive
@@ -45,7 +46,7 @@ def activate_reference(conn: sa.Connection, model: str, version: str) -> None:
         raise NoReferenceError(f"{model}: no reference snapshot {version!r} to activate")
 
 
-@task(name="load-reference")
+@task(name="load-reference", cache_policy=NO_CACHE)
 def load_reference(engine: sa.Engine, config: ModelConfig) -> Reference:
     """The model's active reference snapshot."""
     with engine.connect() as conn:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from tasks.config import ModelConfig
@@ -50,7 +51,7 @@ def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-@task(name="publish-report")
+@task(name="publish-report", cache_policy=NO_CACHE)
 def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSummary | None) -> None:
     """Markdown verdict, per-column drift table and report link as artifacts of the flow run."""
     key = config.name

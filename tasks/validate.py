@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pandas as pd
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig, parse_duration
 from tasks.results import ExpectationOutcome, ValidationSummary
@@ -127,7 +128,8 @@ def _observed(result: dict[str, Any]) -> str | None:
     if not result.get("element_count"):
         return "no rows"
     text = f"{result['unexpected_count']} of {result['element_count']} unexpected"
-    sample = [str(c["value"]) for c in result.get("partial_unexpected_counts") or []][:3]
+    counts = result.get("partial_unexpected_counts") or []
+    sample = [str(c["value"]) for c in counts if not pd.isna(c["value"])][:3]  # nulls make no example
     return f"{text}, e.g. {', '.join(sample)}" if sample and result["unexpected_count"] else text
 
 
@@ -147,7 +149,7 @@ def _outcome(res: ExpectationValidationResult) -> ExpectationOutcome:
     )
 
 
-@task(name="validate-window")
+@task(name="validate-window", cache_policy=NO_CACHE)
 def validate_window(config: ModelConfig, data: pd.DataFrame, window_end: datetime) -> ValidationSummary:
     """Run the model's suite on the window; a suite that cannot run gives a summary with `error` set."""
     import great_expectations as gx

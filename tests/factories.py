@@ -13,8 +13,12 @@ DESTS = ["ATL", "ORD", "LAX", "BOS", "MCO", "CLT", "SFO", "FLL", "MIA", "DCA"]
 
 
 def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
-                  start: datetime = datetime(2013, 1, 7, tzinfo=UTC), days: int = 7) -> pd.DataFrame:
-    """A batch that looks like a week of scored flights; `temp_shift` moves the temperature (degrees F)."""
+                  start: datetime = datetime(2013, 1, 7, tzinfo=UTC), days: int = 7,
+                  shifts: dict[str, float] | None = None) -> pd.DataFrame:
+    """A batch that looks like a week of scored flights.
+
+    `temp_shift` moves the temperature (degrees F); `shifts` adds amounts to any numeric columns.
+    """
     rng = np.random.default_rng(seed)
     temp = rng.normal(35 + temp_shift, 8, rows)
     precip = np.where(rng.random(rows) < 0.9, 0.0, rng.exponential(0.05, rows))
@@ -23,7 +27,7 @@ def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
     proba = 1 / (1 + np.exp(-logit))
     late = (rng.random(rows) < proba).astype(float)
     seconds = np.sort(rng.integers(0, days * 86400, rows))
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "flight_id": np.arange(1, rows + 1) + seed * 1_000_000,
         "scheduled_at": pd.to_datetime(start) + pd.to_timedelta(seconds, unit="s"),
         "distance": rng.integers(100, 2600, rows).astype(float),
@@ -39,6 +43,9 @@ def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
         "delay_proba": np.clip(proba + rng.normal(0, 0.05, rows), 0.001, 0.999),
         "arrived_late": late,
     })
+    for column, amount in (shifts or {}).items():
+        frame[column] = frame[column] + amount
+    return frame
 
 
 def week_end(start: datetime = datetime(2013, 1, 7, tzinfo=UTC)) -> datetime:

@@ -22,7 +22,11 @@ WINDOW = Window(start=START, end=START + timedelta(days=7),
 
 @pytest.fixture(scope="module")
 def config() -> ModelConfig:
-    return load_model_config("flights-delay")
+    """The demo model with one drift setting for every column but precip (psi, 0.2)."""
+    shipped = load_model_config("flights-delay")
+    drift = DriftConfig(threshold=0.1, dataset_share=0.3,
+                        per_column={"precip": {"method": "psi", "threshold": 0.2}})  # type: ignore[dict-item]
+    return shipped.model_copy(update={"drift": drift})
 
 
 @pytest.fixture(scope="module")

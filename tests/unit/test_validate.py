@@ -80,6 +80,7 @@ def test_a_missing_prediction_fails_the_window(config, batch):
     summary = validate(config, spoil(batch, "delay_proba", 0.002, np.nan))
     assert failures(summary) == {("expect_column_values_to_not_be_null", "delay_proba", "critical")}
     assert summary.critical_failures[0].unexpected_count == 2
+    assert summary.critical_failures[0].observed == "2 of 1000 unexpected"
 
 
 def test_missing_labels_are_allowed(config, batch):

@@ -1,0 +1,23 @@
+"""Shared fixtures: every test gets its own driftflow home, warehouse and store (SQLite files in tmp)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture()
+def driftflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh DRIFTFLOW_HOME with the embedded SQLite warehouse and store inside it."""
+    home = tmp_path / "driftflow"
+    monkeypatch.setenv("DRIFTFLOW_HOME", str(home))
+    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.db'}")
+    monkeypatch.setenv("DRIFTFLOW_STORE_URL", f"sqlite:///{home / 'warehouse.db'}")
+    monkeypatch.delenv("DRIFTFLOW_ARTIFACTS", raising=False)
+    yield home

@@ -1,0 +1,118 @@
+"""The monitor flow end to end: real Prefect server, real Great Expectations and Evidently, SQLite stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.monitor import monitor
+from tasks.config import ModelConfig
+from tasks.db import get_engine
+from tasks.settings import store_url
+from tasks.store import count_window_rows
+from tests.flows.conftest import log_week, week, window_end, write_predictions
+
+SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
+
+
+def run(n: int, **kwargs: Any) -> dict[str, Any]:
+    return dict(monitor(model="flights-delay", window_end=window_end(n), **kwargs))
+
+
+def test_an_unshifted_week_is_ok_and_fully_recorded(monitored: ModelConfig) -> None:
+    """A week like the reference ends `ok`, with its drift, validation and performance in the store."""
+    log_week(monitored, week(1, seed=1))
+    summary = run(1)
+    assert summary["verdict"] == "ok", summary["reasons"]
+    assert summary["row_count"] == 1500
+    assert summary["reference_version"] == "v1"
+    assert summary["performance"]["value"] is not None
+    assert Path(summary["report"]).is_file()
+    counts = count_window_rows(get_engine(store_url()), "flights-delay", window_end(1))
+    assert counts["monitor_runs"] == 1
+    assert counts["column_drift"] == 12  # 10 features, the prediction, the target
+    assert counts["validation_results"] > 10
+    assert counts["performance"] == 1
+
+
+def test_a_rerun_of_the_same_window_overwrites_its_records(monitored: ModelConfig) -> None:
+    """Running a window twice leaves exactly one set of records for it, with the same verdict."""
+    log_week(monitored, week(1, seed=1))
+    first = run(1)
+    before = count_window_rows(get_engine(store_url()), "flights-delay", window_end(1))
+    second = run(1)
+    after = count_window_rows(get_engine(store_url()), "flights-delay", window_end(1))
+    assert before == after and after["monitor_runs"] == 1
+    assert first["verdict"] == second["verdict"]
+
+
+def test_drift_needs_persistence(monitored: ModelConfig) -> None:
+    """The first shifted week only warns (1 of 3 windows breached); the second is `drift`."""
+    log_week(monitored, week(1, seed=11, shifts=SEASON_SHIFT))
+    log_week(monitored, week(2, seed=12, shifts=SEASON_SHIFT))
+    first, second = run(1, actions=False), run(2, actions=False)
+    assert first["verdict"] == "warn"
+    assert any("1 of the last 3" in reason for reason in first["reasons"])
+    assert second["verdict"] == "drift"
+    drifted = {c["column"] for c in second["drifted_columns"]}
+    assert {"temp", "wind_speed", "distance"} <= drifted
+
+
+def test_an_empty_window_is_insufficient_data(monitored: ModelConfig) -> None:
+    """A window without rows ends as insufficient_data, is recorded, and measures no drift."""
+    summary = run(3)
+    assert summary["verdict"] == "insufficient_data"
+    assert summary["row_count"] == 0
+    assert "0 rows" in summary["reasons"][0]
+    assert count_window_rows(get_engine(store_url()), "flights-delay", window_end(3))["column_drift"] == 0
+
+
+def test_a_missing_column_makes_the_data_invalid(monitored: ModelConfig) -> None:
+    """A warehouse table without a configured column ends as data_invalid, naming the column."""
+    write_predictions(week(1, seed=1).drop(columns=["temp"]), replace=True)
+    summary = run(1)
+    assert summary["verdict"] == "data_invalid"
+    assert any("temp" in reason for reason in summary["reasons"])
+
+
+def test_an_all_null_prediction_column_makes_the_data_invalid(monitored: ModelConfig) -> None:
+    """A week whose predictions are all missing is data_invalid and never drift."""
+    frame = week(1, seed=1)
+    log_week(monitored, frame)
+    write_predictions(frame.assign(delay_proba=None), replace=True)
+    summary = run(1)
+    assert summary["verdict"] == "data_invalid"
+    assert any("delay_proba" in reason for reason in summary["reasons"])
+
+
+def test_unseen_categories_beyond_tolerance_make_the_data_invalid(monitored: ModelConfig) -> None:
+    """5% of flights from an unknown carrier fail the allowed-categories expectation."""
+    frame = week(1, seed=1)
+    frame.loc[frame.index[::20], "carrier"] = "ZZ"
+    log_week(monitored, frame)
+    summary = run(1)
+    assert summary["verdict"] == "data_invalid"
+    assert any("carrier" in reason for reason in summary["reasons"])
+
+
+def test_a_constant_column_is_measured_and_warned_about(monitored: ModelConfig) -> None:
+    """A stuck visibility sensor (constant 10) is valid data but earns a warning naming the column."""
+    log_week(monitored, week(1, seed=1).assign(visib=10.0))
+    summary = run(1)
+    assert summary["verdict"] in ("warn", "drift")
+    assert any("visib" in reason for reason in summary["reasons"])
+
+
+def test_a_broken_configuration_fails_the_run_with_its_file_and_field(
+        monitored: ModelConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid YAML file fails the run with a message naming the file and the field."""
+    models = tmp_path / "project" / "deployments" / "models"
+    models.mkdir(parents=True)
+    (models / "broken.yaml").write_text("name: broken\ntask: clustering\n")
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
+    state = monitor(model="broken", window_end=window_end(1), return_state=True)
+    assert state.is_failed()
+    assert "broken.yaml" in (state.message or "")
+    assert "task" in (state.message or "")

@@ -74,8 +74,8 @@ def check() -> None:
 def run_window(model: str, window_end: datetime, actions: bool) -> dict[str, Any]:
     from flows.monitor import monitor
 
-    result = monitor(model=model, window_end=window_end, actions=actions)
-    return dict(result)
+    result: dict[str, Any] = monitor(model=model, window_end=window_end, actions=actions)  # type: ignore[assignment]
+    return result
 
 
 @app.command()

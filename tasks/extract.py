@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -47,8 +48,9 @@ def window_query(config: ModelConfig, columns: list[str], start: datetime, end: 
                  *, labelled_only: bool = False) -> sa.Select:
     """SELECT the columns for [start, end) ordered by time; times bound as parameters."""
     src = source_selectable(config)
-    ts = sa.column(config.source.timestamp)
-    query = (sa.select(*[sa.column(c) for c in columns]).select_from(src)
+    ts: sa.ColumnClause[Any] = sa.column(config.source.timestamp)
+    selected: list[sa.ColumnClause[Any]] = [sa.column(c) for c in columns]
+    query: sa.Select[Any] = (sa.select(*selected).select_from(src)
              .where(ts >= sa.bindparam("start", utc_naive(start), type_=sa.DateTime()),
                     ts < sa.bindparam("end", utc_naive(end), type_=sa.DateTime()))
              .order_by(ts))

@@ -64,7 +64,7 @@ def versions(engine: sa.Engine, model: str) -> list[dict[str, Any]]:
 
 
 def load_estimator(row: dict[str, Any]) -> Estimator:
-    return joblib.load(row["artifact_path"])  # type: ignore[no-any-return]
+    return joblib.load(row["artifact_path"])
 
 
 def register_candidate(engine: sa.Engine, config: ModelConfig, candidate: Candidate, *,

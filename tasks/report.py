@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.results import DriftSummary, Verdict, Window

@@ -10,8 +10,15 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.metrics import (accuracy_score, f1_score, log_loss, mean_absolute_error, r2_score,
-                             roc_auc_score, root_mean_squared_error)
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -58,7 +65,7 @@ def load_trainer(entry_point: str) -> Trainer:
         raise TrainerError(f"trainer {entry_point!r} cannot be loaded: {exc}") from None
     if not callable(trainer):
         raise TrainerError(f"trainer {entry_point!r} is not callable")
-    return trainer  # type: ignore[no-any-return]
+    return trainer
 
 
 def predict(model: Estimator, features: pd.DataFrame, config: ModelConfig) -> np.ndarray:

@@ -21,6 +21,7 @@ from tasks.results import ValidationSummary, WindowData
 from tasks.schedule import latest_window_end, resolve_window
 from tasks.settings import artifacts_dir
 from tasks.store import WindowRecord, open_store
+from tasks.trigger import request_retraining
 from tasks.validate import validate_window
 
 STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
@@ -73,8 +74,11 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
         champion_version=current_champion["version"] if current_champion else None,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None))
+    retrain_request = None
+    if verdict.status == "drift" and actions:
+        retrain_request = request_retraining(store, config, window, verdict)
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
-                             reference.version)
+                             reference.version, retrain_request)
     publish_report(config, summary, drift)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
 

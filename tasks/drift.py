@@ -24,6 +24,9 @@ from tasks.config import ModelConfig
 from tasks.results import ColumnDrift, ColumnKind, DriftSummary, PerformanceSummary, Reference, WindowData
 from tasks.train import HIGHER_IS_BETTER, score
 
+# Unseen categories in fewer rows than this share are noted on the column, not warned about.
+UNSEEN_WARNING_SHARE = 0.01
+
 
 class DriftError(ValueError):
     """A window or reference that cannot be measured at all."""
@@ -43,6 +46,7 @@ class _Checked:
     issue: str | None
     current: pd.Series | None = None  # plain-dtype values; None when the column cannot be measured
     reference: pd.Series | None = None
+    note: str | None = None  # informational only, e.g. a few rows of unseen categories
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,11 @@ def _guard(column: _Column, current: pd.DataFrame, reference: pd.DataFrame) -> _
             shown = ", ".join(map(str, unseen.index[:5]))
             if len(unseen) > 5:
                 shown += f" and {len(unseen) - 5} more"
-            notes.append(f"{int(unseen.sum())} rows with values not in the reference: {shown}")
+            text = f"{int(unseen.sum())} rows with values not in the reference: {shown}"
+            if unseen.sum() >= UNSEEN_WARNING_SHARE * cur.notna().sum():
+                notes.append(text)
+            else:
+                return _Checked("; ".join(notes) or None, cur, ref, note=text)
     return _Checked("; ".join(notes) or None, cur, ref)
 
 
@@ -212,9 +220,9 @@ def measure_drift(config: ModelConfig, data: WindowData, reference: Reference,
         scores = _run([preset], measured, current, ref, main_html)
     results = []
     for c in columns:
-        s, issue = scores.get(c.name), checked[c.name].issue
-        results.append(ColumnDrift(c.name, c.kind, s.method, s.threshold, s.score, s.drifted, issue) if s
-                       else ColumnDrift(c.name, c.kind, c.method, c.threshold, None, False, issue))
+        s, issue, note = scores.get(c.name), checked[c.name].issue, checked[c.name].note
+        results.append(ColumnDrift(c.name, c.kind, s.method, s.threshold, s.score, s.drifted, issue, note) if s
+                       else ColumnDrift(c.name, c.kind, c.method, c.threshold, None, False, issue, note))
     results.append(_target_drift(config, data.labelled, reference.data, report_dir / "target.html"))
     features = [r for r in results if r.kind in ("numeric", "categorical") and r.score is not None]
     share = sum(r.drifted for r in features) / len(features) if features else 0.0

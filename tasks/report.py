@@ -17,7 +17,8 @@ ICONS = {"ok": "✅", "warn": "⚠️", "drift": "🚨", "data_invalid": "⛔", 
 
 
 def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift: DriftSummary | None,
-                   row_count: int, labelled_rows: int, reference_version: str | None) -> dict[str, Any]:
+                   row_count: int, labelled_rows: int, reference_version: str | None,
+                   retrain_request: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-ready summary of one window (what `--json` prints, and what the flow returns)."""
     perf = drift.performance if drift else None
     return {
@@ -36,6 +37,9 @@ def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift:
         "labelled_rows": labelled_rows,
         "reference_version": reference_version,
         "report": drift.report_path if drift else None,
+        "retrain": None if retrain_request is None else {
+            "status": retrain_request.get("status"), "decision": retrain_request.get("decision"),
+            "flow_run_id": retrain_request.get("flow_run_id")},
     }
 
 
@@ -66,6 +70,8 @@ def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSum
                   f"{perf['metric']}: {_fmt(perf['value'])} vs reference {_fmt(perf['reference'])} "
                   f"(drop {_fmt(perf['drop'])}, allowed {config.performance.max_drop}) "
                   f"on {perf['labelled_rows']} labelled rows"]
+    if summary.get("retrain"):
+        lines += ["", "## Retraining", f"{summary['retrain']['status']}: {summary['retrain']['decision']}"]
     create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-verdict",
                              description=f"{config.name} verdict for the window ending {summary['window_end']}")
     if drift is not None:

@@ -82,7 +82,8 @@ class ColumnDrift:
     threshold: float
     score: float | None  # None when the column could not be measured; `issue` says why
     drifted: bool
-    issue: str | None = None
+    issue: str | None = None  # something to look at: the verdict warns about it
+    note: str | None = None  # informational only (e.g. a few rows of unseen categories)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def recorded_summaries(engine: sa.Engine, config: ModelConfig, limit: int = 20) 
                  "threshold": c["threshold"]} for c in run["columns"] if c["drifted"]],
             "performance": None if perf is None else {
                 "metric": perf["metric"], "value": perf["value"], "reference": perf["reference_value"],
-                "drop": perf["drop"], "labelled_rows": perf["labelled_rows"]},
+                "drop": perf["drop_vs_reference"], "labelled_rows": perf["labelled_rows"]},
             "row_count": run["row_count"],
             "labelled_rows": run["labelled_rows"],
             "reference_version": run["reference_version"],

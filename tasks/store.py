@@ -75,11 +75,11 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> None:
         if record.drift is not None:
             conn.execute(sa.insert(column_drift), [
                 {**key, "column_name": c.column, "kind": c.kind, "method": c.method, "threshold": c.threshold,
-                 "score": c.score, "drifted": c.drifted, "issue": c.issue} for c in record.drift.columns])
+                 "score": c.score, "drifted": c.drifted, "issue": c.issue or c.note} for c in record.drift.columns])
             perf = record.drift.performance
             conn.execute(sa.insert(performance).values(
                 **key, metric=perf.metric, value=perf.value, reference_value=perf.reference_value,
-                drop=perf.drop, labelled_rows=perf.labelled_rows))
+                drop_vs_reference=perf.drop, labelled_rows=perf.labelled_rows))
 
 
 def _run_row(record: WindowRecord) -> dict[str, Any]:

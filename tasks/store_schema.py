@@ -65,7 +65,7 @@ performance = sa.Table(
     sa.Column("metric", sa.String(50), primary_key=True),
     sa.Column("value", sa.Float()),
     sa.Column("reference_value", sa.Float()),
-    sa.Column("drop", sa.Float()),
+    sa.Column("drop_vs_reference", sa.Float()),
     sa.Column("labelled_rows", sa.Integer(), nullable=False),
 )
 
@@ -100,3 +100,20 @@ reference_snapshots = sa.Table(
 )
 
 WINDOW_TABLES = (column_drift, validation_results, performance)
+
+# status: accepted → running → promoted / rejected / failed; or refused (cooldown, in progress), or
+# undeliverable (no retrain deployment to run it). `decision` says why, in words.
+retrain_requests = sa.Table(
+    "retrain_requests", metadata,
+    sa.Column("idempotency_key", sa.String(200), primary_key=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("window_end", sa.DateTime(), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("decision", sa.Text(), nullable=False),
+    sa.Column("flow_run_id", sa.String(64)),
+    sa.Column("challenger_version", sa.Integer()),
+    sa.Column("requested_at", sa.DateTime(), nullable=False),
+    sa.Column("finished_at", sa.DateTime()),
+    sa.Index("ix_retrain_requests_model", "model", "window_end"),
+)

@@ -21,3 +21,18 @@ def driftflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("DRIFTFLOW_STORE_URL", f"sqlite:///{home / 'warehouse.db'}")
     monkeypatch.delenv("DRIFTFLOW_ARTIFACTS", raising=False)
     yield home
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One real Prefect test server (SQLite) per session, shared by tests/flows and tests/integration.
+
+    Heartbeats are off to keep runs short. Folders whose tests all run flows request it from an autouse
+    fixture in their conftest; unit tests never start it.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60), \
+            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

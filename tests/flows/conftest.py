@@ -1,35 +1,30 @@
-"""Flow tests run against a real Prefect test server, started once per session."""
+"""Flow tests run against the session's real Prefect test server (`prefect_server` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import sqlalchemy as sa
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from tasks.config import ModelConfig, load_model_config
-from tasks.db import get_engine
-from tasks.registry import fit_candidate, register_candidate
-from tasks.settings import store_url, warehouse_url
-from tasks.store import upgrade_store
-from tasks.train import gradient_boosting, predict
-from tests.factories import flights_batch
+from tests.support import (  # re-exported: flow tests import these helpers from here
+    FIRST_WINDOW_END,
+    REFERENCE_START,
+    log_week,
+    seed_monitored,
+    table_rows,
+    week,
+    window_end,
+    write_predictions,
+)
 
-REFERENCE_START = datetime(2013, 1, 7, 6, tzinfo=UTC)  # a Monday 06:00, like the demo's schedule
-FIRST_WINDOW_END = REFERENCE_START + timedelta(days=35)  # reference: 4 weeks, then monitored weeks
+__all__ = ["FIRST_WINDOW_END", "REFERENCE_START", "log_week", "table_rows", "week", "window_end",
+           "write_predictions"]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server() -> Iterator[None]:
-    """One real Prefect server (SQLite) for all flow tests; heartbeats off to keep runs short."""
-    with prefect_test_harness(server_startup_timeout=60), \
-            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+def _flows_use_prefect_server(prefect_server: None) -> None:
+    """Every flow test reports to the one session-wide Prefect test server."""
 
 
 @pytest.fixture()
@@ -37,48 +32,7 @@ def config() -> ModelConfig:
     return load_model_config("flights-delay")
 
 
-def write_predictions(frame: pd.DataFrame, *, replace: bool = False) -> None:
-    """Append (or replace) rows of the inference log, stored as the warehouse stores them."""
-    rows = frame.copy()
-    rows["scheduled_at"] = rows["scheduled_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-    with get_engine(warehouse_url()).begin() as conn:
-        rows.to_sql("flight_predictions", conn, if_exists="replace" if replace else "append", index=False)
-
-
-def week(n: int, *, seed: int, rows: int = 1500, shifts: dict[str, float] | None = None) -> pd.DataFrame:
-    """Synthetic week `n` of monitoring: it ends at `window_end(n)`."""
-    return flights_batch(rows, seed=seed, start=window_end(n) - timedelta(days=7), shifts=shifts)
-
-
 @pytest.fixture()
 def monitored(driftflow_home: Path, config: ModelConfig) -> ModelConfig:
     """A warehouse with a 4-week reference period scored by a registered champion (v1)."""
-    reference = pd.concat([flights_batch(1500, seed=100 + i, start=REFERENCE_START + timedelta(days=7 * i))
-                           for i in range(4)], ignore_index=True)
-    store = upgrade_store(store_url())
-    candidate = fit_candidate(config, reference, REFERENCE_START, REFERENCE_START + timedelta(days=28),
-                              gradient_boosting)
-    register_candidate(store, config, candidate, status="champion", reason="test champion")
-    reference["delay_proba"] = predict(candidate.model, reference, config)
-    write_predictions(reference, replace=True)
-    return config
-
-
-def log_week(config: ModelConfig, frame: pd.DataFrame) -> None:
-    """Serve a week: the registered champion scores it into the inference log."""
-    from tasks.registry import champion, load_estimator
-
-    row = champion(upgrade_store(store_url()), config.name)
-    assert row is not None
-    scored = frame.copy()
-    scored["delay_proba"] = predict(load_estimator(row), scored, config)
-    write_predictions(scored)
-
-
-def window_end(n: int) -> datetime:
-    return FIRST_WINDOW_END + timedelta(days=7 * n)
-
-
-def table_rows(table: str) -> int:
-    with get_engine(store_url()).connect() as conn:
-        return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+    return seed_monitored(config)

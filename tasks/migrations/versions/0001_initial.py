@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("metric", sa.String(50), primary_key=True),
         sa.Column("value", sa.Float()),
         sa.Column("reference_value", sa.Float()),
-        sa.Column("drop", sa.Float()),
+        sa.Column("drop_vs_reference", sa.Float()),
         sa.Column("labelled_rows", sa.Integer(), nullable=False),
     )
     op.create_table(

@@ -1,0 +1,50 @@
+"""The retrain flow: a challenger trained on recent labels, gated against the champion, maybe promoted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from prefect import Flow, flow, runtime
+from prefect.client.schemas.objects import FlowRun
+from prefect.states import Completed, State
+
+from flows.monitor import load_config
+from tasks.challenger import compare_on_holdout, extract_training_data, train_challenger
+from tasks.promotion import announce_decision, decide_promotion, register_challenger
+from tasks.store import open_store
+from tasks.trigger import finish_request, start_request
+
+
+def run_name() -> str:
+    """'flights-delay retrain 2013-04-22T06:00'."""
+    params = runtime.flow_run.parameters
+    return f"{params.get('model')} retrain {str(params.get('window_end'))[:16]}"
+
+
+def mark_failed(_flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
+    """A failed or crashed retrain closes its request, so it no longer blocks the next one."""
+    key = flow_run.parameters.get("request_key")
+    finish_request(open_store(), key, "failed", f"retrain run failed: {state.message}")
+
+
+@flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed], on_crashed=[mark_failed])
+def retrain(model: str, window_end: datetime, reason: str = "requested by hand",
+            request_key: str | None = None) -> Any:
+    """Train a challenger, compare it with the champion on the same holdout, promote it only if better."""
+    config = load_config(model)
+    store = open_store()
+    start_request(store, request_key, str(runtime.flow_run.id) if runtime.flow_run.id else None)
+    data = extract_training_data(config, window_end)
+    challenger = train_challenger(config, data, window_end)
+    comparison = compare_on_holdout(store, config, challenger)
+    decision = decide_promotion(comparison, config.retraining.promote_if.min_gain)
+    version = register_challenger(store, config, challenger, decision, reason)
+    outcome = "promoted" if decision.promote else "rejected"
+    finish_request(store, request_key, outcome, decision.reason, version)
+    announce_decision(config, comparison, decision, version)
+    summary = {"model": model, "window_end": window_end.isoformat(), "outcome": outcome, "version": version,
+               "champion_version": comparison.champion_version, "metric": comparison.metric,
+               "challenger_score": comparison.challenger_score, "champion_score": comparison.champion_score,
+               "holdout_rows": comparison.holdout_rows, "reason": decision.reason}
+    return Completed(name=outcome.capitalize(), message=decision.reason[:500], data=summary)

@@ -1,0 +1,37 @@
+"""Put the demo model back to its first champion so a replay starts from the same place every time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tasks.reference import activate_reference
+from tasks.store_schema import (
+    column_drift,
+    model_versions,
+    monitor_runs,
+    performance,
+    reference_snapshots,
+    retrain_requests,
+    validation_results,
+)
+
+
+def reset_to_first_champion(store: sa.Engine, model: str) -> None:
+    """Forget the model's windows, requests and later versions (with their files); v1 is champion again."""
+    with store.begin() as conn:
+        later = conn.execute(sa.select(model_versions.c.artifact_path).where(
+            model_versions.c.model == model, model_versions.c.version > 1)).scalars().all()
+        snapshots = conn.execute(sa.select(reference_snapshots.c.path).where(
+            reference_snapshots.c.model == model, reference_snapshots.c.version != "v1")).scalars().all()
+        for table in (monitor_runs, column_drift, validation_results, performance, retrain_requests):
+            conn.execute(sa.delete(table).where(table.c.model == model))
+        conn.execute(sa.delete(model_versions).where(model_versions.c.model == model, model_versions.c.version > 1))
+        conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == model,
+                                                          reference_snapshots.c.version != "v1"))
+        conn.execute(sa.update(model_versions).where(model_versions.c.model == model)
+                     .values(status="champion"))
+        activate_reference(conn, model, "v1")
+    for path in [*later, *snapshots]:
+        Path(path).unlink(missing_ok=True)

@@ -1,0 +1,148 @@
+"""Integration tests against a real PostgreSQL (and a real Prefect server on PostgreSQL).
+
+The server is named by DRIFTFLOW_TEST_POSTGRES_URL (a SQLAlchemy URL with rights to create databases).
+When it cannot be reached the tests are skipped, or failed when DRIFTFLOW_REQUIRE_POSTGRES=1 (as in CI).
+Each session creates its own databases, suffixed with the process id so that concurrent sessions on one
+server do not drop each other's, and drops them at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from psycopg import sql
+
+from tasks.db import redacted
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SERVER_STARTUP_SECONDS = 90
+
+CreateDatabase = Callable[[str], str]
+
+
+def libpq_url(url: str | sa.URL) -> str:
+    """A SQLAlchemy URL as libpq (psycopg.connect) reads it."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The server's admin URL; skips the session's PostgreSQL tests (or fails them in CI) when unreachable."""
+    url = os.environ.get("DRIFTFLOW_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        psycopg.connect(libpq_url(url), connect_timeout=2).close()
+    except psycopg.Error as exc:
+        reason = f"PostgreSQL not reachable at {redacted(url)}; set DRIFTFLOW_TEST_POSTGRES_URL ({exc})"
+        if os.environ.get("DRIFTFLOW_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(scope="session")
+def create_database(postgres_url: str) -> Iterator[CreateDatabase]:
+    """`create_database("wh")` makes a fresh, empty database and returns its SQLAlchemy (psycopg) URL."""
+    created: list[str] = []
+    counter = itertools.count()
+
+    def execute(statement: sql.Composable) -> None:
+        with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
+            conn.execute(statement)
+
+    def create(label: str) -> str:
+        name = f"driftflow_test_{label}_{os.getpid()}_{next(counter)}"
+        execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return sa.make_url(postgres_url).set(drivername="postgresql+psycopg", database=name) \
+            .render_as_string(hide_password=False)
+
+    yield create
+    for name in created:
+        execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture()
+def postgres_env(driftflow_home: Path, create_database: CreateDatabase, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """DRIFTFLOW_WAREHOUSE_URL and DRIFTFLOW_STORE_URL on fresh PostgreSQL databases (artifacts in tmp)."""
+    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", create_database("wh"))
+    monkeypatch.setenv("DRIFTFLOW_STORE_URL", create_database("store"))
+    return driftflow_home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(api_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def prefect_postgres_server(create_database: CreateDatabase, tmp_path_factory: pytest.TempPathFactory
+                            ) -> Iterator[str]:
+    """A real `prefect server start` on a fresh PostgreSQL database; yields its API URL.
+
+    Configured as in production (docs/postgresql.md): PREFECT_SERVER_DATABASE_CONNECTION_URL with asyncpg,
+    host and port through PREFECT_SERVER_API_HOST/PORT. Nothing in this process's Prefect settings changes:
+    tests point at it with `temporary_settings(PREFECT_API_URL=…)`.
+    """
+    database = sa.make_url(create_database("prefect")).set(drivername="postgresql+asyncpg")
+    home = tmp_path_factory.mktemp("prefect-postgres")
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database.render_as_string(hide_password=False),
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    })
+    api_url = f"http://127.0.0.1:{port}/api"
+    log_path = home / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + SERVER_STARTUP_SECONDS
+        while not healthy(api_url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                pytest.fail(f"Prefect server on PostgreSQL did not become healthy at {api_url}:\n{tail}")
+            time.sleep(0.5)
+        yield api_url
+    finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Terminate the server's process group (it may have children), then kill whatever lingers."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            server.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue

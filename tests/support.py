@@ -1,0 +1,69 @@
+"""Helpers shared by the flow and integration tests: a monitored model's warehouse and its weeks.
+
+They act on whatever DRIFTFLOW_WAREHOUSE_URL and DRIFTFLOW_STORE_URL name, so the same weeks can be written
+to the embedded SQLite files or to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from tasks.config import ModelConfig
+from tasks.db import get_engine
+from tasks.registry import fit_candidate, register_candidate
+from tasks.settings import store_url, warehouse_url
+from tasks.store import upgrade_store
+from tasks.train import gradient_boosting, predict
+from tests.factories import flights_batch
+
+REFERENCE_START = datetime(2013, 1, 7, 6, tzinfo=UTC)  # a Monday 06:00, like the demo's schedule
+FIRST_WINDOW_END = REFERENCE_START + timedelta(days=35)  # reference: 4 weeks, then monitored weeks
+
+
+def write_predictions(frame: pd.DataFrame, *, replace: bool = False) -> None:
+    """Append (or replace) rows of the inference log, stored as the warehouse stores them."""
+    rows = frame.copy()
+    rows["scheduled_at"] = rows["scheduled_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    with get_engine(warehouse_url()).begin() as conn:
+        rows.to_sql("flight_predictions", conn, if_exists="replace" if replace else "append", index=False)
+
+
+def week(n: int, *, seed: int, rows: int = 1500, shifts: dict[str, float] | None = None) -> pd.DataFrame:
+    """Synthetic week `n` of monitoring: it ends at `window_end(n)`."""
+    return flights_batch(rows, seed=seed, start=window_end(n) - timedelta(days=7), shifts=shifts)
+
+
+def seed_monitored(config: ModelConfig) -> ModelConfig:
+    """A warehouse with a 4-week reference period scored by a registered champion (v1)."""
+    reference = pd.concat([flights_batch(1500, seed=100 + i, start=REFERENCE_START + timedelta(days=7 * i))
+                           for i in range(4)], ignore_index=True)
+    store = upgrade_store(store_url())
+    candidate = fit_candidate(config, reference, REFERENCE_START, REFERENCE_START + timedelta(days=28),
+                              gradient_boosting)
+    register_candidate(store, config, candidate, status="champion", reason="test champion")
+    reference["delay_proba"] = predict(candidate.model, reference, config)
+    write_predictions(reference, replace=True)
+    return config
+
+
+def log_week(config: ModelConfig, frame: pd.DataFrame) -> None:
+    """Serve a week: the registered champion scores it into the inference log."""
+    from tasks.registry import champion, load_estimator
+
+    row = champion(upgrade_store(store_url()), config.name)
+    assert row is not None
+    scored = frame.copy()
+    scored["delay_proba"] = predict(load_estimator(row), scored, config)
+    write_predictions(scored)
+
+
+def window_end(n: int) -> datetime:
+    return FIRST_WINDOW_END + timedelta(days=7 * n)
+
+
+def table_rows(table: str) -> int:
+    with get_engine(store_url()).connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one())

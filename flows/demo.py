@@ -18,6 +18,7 @@ from uuid import UUID
 
 from prefect import Flow
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.flow_engine import run_flow
 
@@ -60,8 +61,8 @@ def replay(progress: Callable[[dict[str, Any]], None] = lambda _week: None,
     result = Replay()
     for window_end in window_ends(config, start, end):
         score_range(config, warehouse, store, window_end - config.schedule.window, window_end)
-        run = run_deployment(f"monitor/{MODEL}", timeout=0, as_subflow=False,
-                             parameters={"model": MODEL, "window_end": window_end.isoformat(), "actions": True})
+        run: FlowRun = run_deployment(f"monitor/{MODEL}", timeout=0, as_subflow=False,
+                             parameters={"model": MODEL, "window_end": window_end.isoformat(), "actions": True})  # type: ignore[assignment]
         week = dict(execute(monitor, run.id))
         result.weeks.append(week)
         request = week.get("retrain") or {}

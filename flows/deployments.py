@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from prefect import Flow
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
@@ -13,27 +14,28 @@ from flows.retrain import retrain
 from tasks.config import ModelConfig, list_models, load_model_config
 
 
-def tags(config: ModelConfig) -> list[str]:
-    return ["driftflow", f"model:{config.name}"]
-
-
-def model_deployments(config: ModelConfig, *, paused: bool = False, **pool: Any) -> list[RunnerDeployment]:
-    """The two deployments of one monitored model."""
-    schedule = Cron(config.schedule.cron, timezone=config.schedule.timezone)
+def deployment_specs(config: ModelConfig, *, paused: bool = False) -> list[tuple[Flow[Any, Any], dict[str, Any]]]:
+    """Each flow of a model with the settings of its deployment (shared by `serve` and `deploy`)."""
+    tags = ["driftflow", f"model:{config.name}"]
     return [
-        monitor.to_deployment(
-            name=config.name, schedules=[schedule], paused=paused, parameters={"model": config.name},
-            tags=tags(config), description=f"Monitor {config.name}: one {config.schedule.window} window per tick",
-            **pool),
-        retrain.to_deployment(
-            name=config.name, parameters={"model": config.name}, tags=tags(config),
-            concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
-            description=f"Retrain {config.name}: challenger vs champion, promoted only if better", **pool),
+        (monitor, {"name": config.name, "parameters": {"model": config.name}, "tags": tags, "paused": paused,
+                   "schedules": [Cron(config.schedule.cron, timezone=config.schedule.timezone)],
+                   "description": f"Monitor {config.name}: one {config.schedule.window} window per tick"}),
+        (retrain, {"name": config.name, "parameters": {"model": config.name}, "tags": tags,
+                   "concurrency_limit": ConcurrencyLimitConfig(
+                       limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE),
+                   "description": f"Retrain {config.name}: challenger vs champion, promoted only if better"}),
     ]
 
 
-def all_deployments(*, paused: bool = False, **pool: Any) -> list[RunnerDeployment]:
-    return [d for name in list_models() for d in model_deployments(load_model_config(name), paused=paused, **pool)]
+def model_deployments(config: ModelConfig, *, paused: bool = False) -> list[RunnerDeployment]:
+    """The two deployments of one monitored model, for `serve` or `apply`."""
+    specs = deployment_specs(config, paused=paused)
+    return [cast(RunnerDeployment, flow.to_deployment(**spec)) for flow, spec in specs]
+
+
+def all_deployments() -> list[RunnerDeployment]:
+    return [d for name in list_models() for d in model_deployments(load_model_config(name))]
 
 
 def register(deployments: list[RunnerDeployment]) -> list[str]:

@@ -28,7 +28,8 @@ def mark_failed(_flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> 
     finish_request(open_store(), key, "failed", f"retrain run failed: {state.message}")
 
 
-@flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed], on_crashed=[mark_failed])
+@flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed],  # type: ignore[list-item]
+      on_crashed=[mark_failed])  # type: ignore[list-item]
 def retrain(model: str, window_end: datetime, reason: str = "requested by hand",
             request_key: str | None = None) -> Any:
     """Train a challenger, compare it with the champion on the same holdout, promote it only if better."""

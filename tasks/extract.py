@@ -33,15 +33,12 @@ def source_selectable(config: ModelConfig) -> sa.FromClause:
 
 
 def source_columns(engine: sa.Engine, config: ModelConfig) -> list[str]:
-    """The column names the source offers."""
-    if config.source.table:
-        inspector = sa.inspect(engine)
-        if not inspector.has_table(config.source.table):
-            raise MissingColumnsError(f"table {config.source.table!r} does not exist in the warehouse")
-        return [c["name"] for c in inspector.get_columns(config.source.table)]
+    """The column names the source offers, from a zero-row SELECT (no dialect-specific catalog queries)."""
+    if config.source.table and not sa.inspect(engine).has_table(config.source.table):
+        raise MissingColumnsError(f"table {config.source.table!r} does not exist in the warehouse")
+    query = sa.select(sa.text("*")).select_from(source_selectable(config)).where(sa.false())
     with engine.connect() as conn:
-        result = conn.execute(sa.text(f"SELECT * FROM ({config.source.sql}) AS source WHERE 1 = 0"))
-        return list(result.keys())
+        return list(conn.execute(query).keys())
 
 
 def window_query(config: ModelConfig, columns: list[str], start: datetime, end: datetime,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from prefect import task
@@ -59,10 +60,11 @@ def announce_decision(config: ModelConfig, comparison: Comparison, decision: Pro
         "version": version, "champion_version": comparison.champion_version, "metric": comparison.metric,
         "challenger_score": comparison.challenger_score, "champion_score": comparison.champion_score,
         "reason": decision.reason})
-    create_table_artifact(key=f"{config.name}-champion-vs-challenger", description=decision.reason, table=[
+    table: list[dict[str, Any]] = [
         {"role": "champion", "version": comparison.champion_version, comparison.metric: _num(comparison.champion_score),
          "holdout rows": comparison.holdout_rows},
         {"role": "challenger", "version": version, comparison.metric: _num(comparison.challenger_score),
-         "holdout rows": comparison.holdout_rows}])
+         "holdout rows": comparison.holdout_rows}]
+    create_table_artifact(key=f"{config.name}-champion-vs-challenger", description=decision.reason, table=table)
     create_markdown_artifact(key=f"{config.name}-promotion", markdown=(
         f"# {config.name}: challenger v{version} {outcome}\n\n{decision.reason}\n"))

@@ -97,15 +97,16 @@ def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, ve
 
 def _deliver(store: sa.Engine, config: ModelConfig, window: Window, key: str, reason: str) -> None:
     """Create the `retrain/<model>` deployment run (idempotent on the same key) and note its id."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
     name = f"retrain/{config.name}"
     try:
-        run = run_deployment(name=name, timeout=0, idempotency_key=key, as_subflow=False,
+        run: FlowRun = run_deployment(name=name, timeout=0, idempotency_key=key, as_subflow=False,
                              parameters={"model": config.name, "window_end": window.end.isoformat(),
                                          "reason": reason, "request_key": key},
-                             tags=[f"model:{config.name}"])
+                             tags=[f"model:{config.name}"])  # type: ignore[assignment]
     except ObjectNotFound:
         finish_request(store, key, "undeliverable",
                        f"no deployment {name}: register it with `driftflow deploy` or `driftflow serve`")

@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from psycopg import sql
 
+import tasks.readers as readers
 from tasks.db import redacted
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -57,7 +58,7 @@ def create_database(postgres_url: str) -> Iterator[CreateDatabase]:
     created: list[str] = []
     counter = itertools.count()
 
-    def execute(statement: sql.Composable) -> None:
+    def execute(statement: sql.Composed) -> None:
         with psycopg.connect(libpq_url(postgres_url), autocommit=True) as conn:
             conn.execute(statement)
 
@@ -72,6 +73,11 @@ def create_database(postgres_url: str) -> Iterator[CreateDatabase]:
     yield create
     for name in created:
         execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def refuse_fallback(patch: pytest.MonkeyPatch) -> None:
+    """Make a fallback to SQLAlchemy inside `read_frame` fail the test: the ConnectorX path must serve it."""
+    patch.setattr(readers, "read_frame_sqlalchemy", lambda *_: pytest.fail("read_frame fell back to SQLAlchemy"))
 
 
 @pytest.fixture()
@@ -97,15 +103,20 @@ def healthy(api_url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def prefect_postgres_server(create_database: CreateDatabase, tmp_path_factory: pytest.TempPathFactory
-                            ) -> Iterator[str]:
+def prefect_database(create_database: CreateDatabase) -> str:
+    """The fresh database the session's Prefect server on PostgreSQL keeps its state in (psycopg URL)."""
+    return create_database("prefect")
+
+
+@pytest.fixture(scope="session")
+def prefect_postgres_server(prefect_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `prefect server start` on a fresh PostgreSQL database; yields its API URL.
 
     Configured as in production (docs/postgresql.md): PREFECT_SERVER_DATABASE_CONNECTION_URL with asyncpg,
     host and port through PREFECT_SERVER_API_HOST/PORT. Nothing in this process's Prefect settings changes:
     tests point at it with `temporary_settings(PREFECT_API_URL=…)`.
     """
-    database = sa.make_url(create_database("prefect")).set(drivername="postgresql+asyncpg")
+    database = sa.make_url(prefect_database).set(drivername="postgresql+asyncpg")
     home = tmp_path_factory.mktemp("prefect-postgres")
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}

@@ -14,7 +14,7 @@ from tasks.db import get_engine
 from tasks.extract import read_range, window_query
 from tasks.readers import UnsafeLiteral, inline_sql, read_frame, read_frame_sqlalchemy
 from tests.factories import flights_batch
-from tests.integration.conftest import CreateDatabase
+from tests.integration.conftest import CreateDatabase, refuse_fallback
 
 pytestmark = pytest.mark.postgres
 
@@ -38,11 +38,6 @@ def warehouse(create_database: CreateDatabase) -> sa.Engine:
     with engine.begin() as conn:
         frame.to_sql("flight_predictions", conn, index=False)
     return engine
-
-
-def refuse_fallback(patch: pytest.MonkeyPatch) -> None:
-    """Make a fallback to SQLAlchemy inside `read_frame` fail the test: the ConnectorX path must serve it."""
-    patch.setattr(readers, "read_frame_sqlalchemy", lambda *_: pytest.fail("read_frame fell back to SQLAlchemy"))
 
 
 def both_paths(engine: sa.Engine, query: sa.Select, monkeypatch: pytest.MonkeyPatch) -> tuple[pd.DataFrame, ...]:

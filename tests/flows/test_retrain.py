@@ -1,0 +1,158 @@
+"""The closed loop under a real Prefect server: drift → one retrain request → challenger gated → promotion."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+
+from flows.demo import execute
+from flows.deployments import model_deployments, register
+from flows.monitor import monitor
+from flows.retrain import retrain
+from tasks.config import ModelConfig, load_model_config
+from tasks.reference import load_reference
+from tasks.registry import champion, versions
+from tasks.settings import PROJECT_DIR
+from tasks.store import open_store
+from tasks.trigger import request_retraining, requests_of
+from tests.flows.conftest import log_week, week, window_end
+
+SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run against a copy of the project's configuration, with `changes` applied to flights-delay.yaml."""
+
+    def configure(**changes: Any) -> ModelConfig:
+        raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
+        for dotted, value in changes.items():
+            *path, leaf = dotted.split("__")
+            node = raw
+            for part in path:
+                node = node[part]
+            node[leaf] = value
+        models = tmp_path / "project" / "deployments" / "models"
+        models.mkdir(parents=True, exist_ok=True)
+        (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
+        (tmp_path / "project" / "expectations").mkdir(exist_ok=True)
+        suite = PROJECT_DIR / "expectations" / "flights-delay.json"
+        (tmp_path / "project" / "expectations" / suite.name).write_text(suite.read_text())
+        monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
+        config = load_model_config("flights-delay")
+        register(model_deployments(config))
+        return config
+
+    return configure
+
+
+def drift_weeks(config: ModelConfig, *weeks: int) -> None:
+    for n in weeks:
+        log_week(config, week(n, seed=10 + n, shifts=SEASON_SHIFT))
+
+
+def run(n: int, actions: bool = True) -> dict[str, Any]:
+    return dict(monitor(model="flights-delay", window_end=window_end(n), actions=actions))
+
+
+def test_drift_requests_exactly_one_retraining_per_window(monitored: ModelConfig, project: Any) -> None:
+    """A drift verdict requests retrain/flights-delay once; running the same window again adds nothing."""
+    config = project()
+    drift_weeks(config, 1, 2)
+    run(1)
+    first = run(2)
+    assert first["verdict"] == "drift"
+    assert first["retrain"]["status"] == "accepted"
+    again = run(2)
+    assert again["retrain"]["flow_run_id"] == first["retrain"]["flow_run_id"]
+    rows = requests_of(open_store(), "flights-delay")
+    assert [(r["status"], r["flow_run_id"]) for r in rows] == [("accepted", first["retrain"]["flow_run_id"])]
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(UUID(first["retrain"]["flow_run_id"]))
+        deployment = client.read_deployment(flow_run.deployment_id)  # type: ignore[arg-type]
+    assert deployment.name == "flights-delay"
+    assert flow_run.parameters["window_end"] == window_end(2).isoformat()
+    limit = deployment.global_concurrency_limit  # at most one retraining of the model at a time
+    assert limit is not None and limit.limit == 1
+
+
+def test_promotion_refreshes_the_reference_and_cooldown_refuses_the_next(monitored: ModelConfig,
+                                                                         project: Any) -> None:
+    """The challenger trained on recent labels wins, becomes champion, re-baselines; the next drift cools down."""
+    config = project(retraining__promote_if={"min_gain": -1.0})  # any scorable challenger wins
+    drift_weeks(config, 1, 2, 3)
+    run(1)
+    request = run(2)["retrain"]
+    outcome = dict(execute(retrain, UUID(request["flow_run_id"])))
+    assert outcome["outcome"] == "promoted"
+    store = open_store()
+    assert champion(store, "flights-delay")["version"] == outcome["version"] == 2  # type: ignore[index]
+    assert [v["status"] for v in versions(store, "flights-delay")] == ["retired", "champion"]
+    assert load_reference.fn(store, config).version == "v2"
+    assert requests_of(store, "flights-delay")[0]["status"] == "promoted"
+    third = run(3)
+    assert third["reference_version"] == "v2"
+    if third["verdict"] == "drift":
+        assert third["retrain"]["status"] == "refused"
+        assert "cooldown" in third["retrain"]["decision"]
+
+
+def test_a_worse_challenger_is_rejected_and_the_champion_stays(monitored: ModelConfig, project: Any) -> None:
+    """A challenger that does not beat the champion by the margin is registered as rejected; nothing changes."""
+    config = project(retraining__promote_if={"min_gain": 1.0})  # no AUC gain can exceed 1
+    drift_weeks(config, 1, 2)
+    run(1)
+    request = run(2)["retrain"]
+    outcome = dict(execute(retrain, UUID(request["flow_run_id"])))
+    assert outcome["outcome"] == "rejected"
+    store = open_store()
+    assert champion(store, "flights-delay")["version"] == 1  # type: ignore[index]
+    assert [v["status"] for v in versions(store, "flights-delay")] == ["champion", "rejected"]
+    assert load_reference.fn(store, config).version == "v1"
+    assert requests_of(store, "flights-delay")[0]["status"] == "rejected"
+
+
+def test_two_drift_windows_at_once_start_one_retraining(monitored: ModelConfig, project: Any) -> None:
+    """Two drifting windows requesting at the same moment: one is accepted, the other refused as in progress."""
+    config = project(policy__cooldown="0d")
+    drift_weeks(config, 1, 2, 3)
+    run(1, actions=False)
+    verdicts = {n: run(n, actions=False) for n in (2, 3)}
+    assert all(v["verdict"] == "drift" for v in verdicts.values())
+    from tasks.results import Verdict
+    from tasks.schedule import resolve_window
+
+    results: list[dict[str, Any]] = []
+
+    def request(n: int) -> None:
+        verdict = Verdict("drift", verdicts[n]["reasons"], breach=True)
+        results.append(request_retraining.fn(open_store(), config, resolve_window(config, window_end(n)), verdict))
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r["status"] for r in results) == ["accepted", "refused"]
+    refused = next(r for r in results if r["status"] == "refused")
+    assert "already in progress" in refused["decision"]
+
+
+def test_invalid_data_never_triggers_retraining(monitored: ModelConfig, project: Any) -> None:
+    """A drifting week with invalid data after a breach is data_invalid and requests nothing."""
+    config = project()
+    drift_weeks(config, 1)
+    frame = week(2, seed=12, shifts=SEASON_SHIFT)
+    frame.loc[frame.index[::10], "carrier"] = "ZZ"  # 10% unknown carriers: the suite blocks the window
+    log_week(config, frame)
+    run(1)
+    second = run(2)
+    assert second["verdict"] == "data_invalid"
+    assert second["retrain"] is None
+    assert requests_of(open_store(), "flights-delay") == []

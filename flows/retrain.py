@@ -19,7 +19,9 @@ from tasks.trigger import finish_request, start_request
 def run_name() -> str:
     """'flights-delay retrain 2013-04-22T06:00'."""
     params = runtime.flow_run.parameters
-    return f"{params.get('model')} retrain {str(params.get('window_end'))[:16]}"
+    end = params.get("window_end")
+    stamp = end.strftime("%Y-%m-%dT%H:%M") if isinstance(end, datetime) else str(end)[:16]
+    return f"{params.get('model')} retrain {stamp}"
 
 
 def mark_failed(_flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:

@@ -46,12 +46,40 @@ def activate_reference(conn: sa.Connection, model: str, version: str) -> None:
         raise NoReferenceError(f"{model}: no reference snapshot {version!r} to activate")
 
 
+def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
+    """For `reference: {from: fixed_window}`: snapshot the window's logged rows once; returns its version."""
+    from tasks.extract import read_range
+    from tasks.train import score
+
+    start = datetime.fromisoformat(config.reference.start or "").replace(tzinfo=UTC)
+    end = datetime.fromisoformat(config.reference.end or "").replace(tzinfo=UTC)
+    version = f"fixed-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
+    with engine.connect() as conn:
+        exists = conn.execute(sa.select(reference_snapshots.c.version).where(
+            reference_snapshots.c.model == config.name, reference_snapshots.c.version == version)).first()
+    if exists is None:
+        data = read_range(config, config.monitored_columns, start, end)
+        if data.empty:
+            raise NoReferenceError(f"{config.name}: the fixed reference window {start} – {end} has no rows")
+        target, prediction = config.columns.target.column, config.columns.prediction
+        labelled = data.dropna(subset=[target, prediction])
+        performance = score(config.performance.metric, labelled[target], labelled[prediction])
+        with engine.begin() as conn:
+            save_reference(conn, config, data, version=version, model_version=None, start=start, end=end,
+                           performance=performance)
+    return version
+
+
 @task(name="load-reference", cache_policy=NO_CACHE)
 def load_reference(engine: sa.Engine, config: ModelConfig) -> Reference:
-    """The model's active reference snapshot."""
+    """The reference later windows are measured against: the active (champion's) snapshot, or the fixed one."""
+    table = reference_snapshots
+    if config.reference.from_ == "fixed_window":
+        which = table.c.version == fixed_window_snapshot(engine, config)
+    else:
+        which = table.c.active.is_(True)
     with engine.connect() as conn:
-        row = conn.execute(sa.select(reference_snapshots).where(
-            reference_snapshots.c.model == config.name, reference_snapshots.c.active.is_(True))).first()
+        row = conn.execute(sa.select(table).where(table.c.model == config.name, which)).first()
     if row is None:
         raise NoReferenceError(f"{config.name}: no reference snapshot yet; register a champion first "
                                "(for the demo: `driftflow seed`)")

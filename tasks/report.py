@@ -13,8 +13,6 @@ from tasks.config import ModelConfig
 from tasks.results import DriftSummary, Verdict, Window
 from tasks.settings import artifacts_dir, reports_url
 
-ICONS = {"ok": "✅", "warn": "⚠️", "drift": "🚨", "data_invalid": "⛔", "insufficient_data": "⏸️"}
-
 
 def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift: DriftSummary | None,
                    row_count: int, labelled_rows: int, reference_version: str | None,
@@ -61,7 +59,7 @@ def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSum
     key = config.name
     verdict = summary["verdict"]
     perf = summary["performance"]
-    lines = [f"# {ICONS[verdict]} {config.name}: **{verdict}**",
+    lines = [f"# {config.name}: **{verdict}**",
              f"Window `{summary['window_start']}` → `{summary['window_end']}` · {summary['row_count']} rows · "
              f"reference `{summary['reference_version']}`", "", "## Reasons",
              *[f"- {reason}" for reason in summary["reasons"]]]

@@ -116,3 +116,12 @@ def test_a_broken_configuration_fails_the_run_with_its_file_and_field(
     assert state.is_failed()
     assert "broken.yaml" in (state.message or "")
     assert "task" in (state.message or "")
+
+
+def test_a_fixed_window_reference_is_snapshotted_once_and_used(monitored: ModelConfig, project: Any) -> None:
+    """With `reference: {from: fixed_window}` the window's logged rows become the reference, named by it."""
+    project(reference={"from": "fixed_window", "start": "2013-01-07T06:00", "end": "2013-01-21T06:00"})
+    log_week(monitored, week(1, seed=1))
+    first, second = run(1), run(1)
+    assert first["reference_version"] == second["reference_version"] == "fixed-20130107T0600-20130121T0600"
+    assert first["performance"]["reference"] is not None

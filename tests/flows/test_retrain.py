@@ -3,53 +3,22 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-import yaml
 from prefect.client.orchestration import get_client
 
 from flows.demo import execute
-from flows.deployments import model_deployments, register
 from flows.monitor import monitor
 from flows.retrain import retrain
-from tasks.config import ModelConfig, load_model_config
+from tasks.config import ModelConfig
 from tasks.reference import load_reference
 from tasks.registry import champion, versions
-from tasks.settings import PROJECT_DIR
 from tasks.store import open_store
 from tasks.trigger import request_retraining, requests_of
 from tests.flows.conftest import log_week, week, window_end
 
 SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
-
-
-@pytest.fixture()
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run against a copy of the project's configuration, with `changes` applied to flights-delay.yaml."""
-
-    def configure(**changes: Any) -> ModelConfig:
-        raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
-        for dotted, value in changes.items():
-            *path, leaf = dotted.split("__")
-            node = raw
-            for part in path:
-                node = node[part]
-            node[leaf] = value
-        models = tmp_path / "project" / "deployments" / "models"
-        models.mkdir(parents=True, exist_ok=True)
-        (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
-        (tmp_path / "project" / "expectations").mkdir(exist_ok=True)
-        suite = PROJECT_DIR / "expectations" / "flights-delay.json"
-        (tmp_path / "project" / "expectations" / suite.name).write_text(suite.read_text())
-        monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
-        config = load_model_config("flights-delay")
-        register(model_deployments(config))
-        return config
-
-    return configure
 
 
 def drift_weeks(config: ModelConfig, *weeks: int) -> None:

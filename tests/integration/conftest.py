@@ -52,6 +52,11 @@ def postgres_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_checked_first(postgres_url: str) -> None:
+    """Every test here needs PostgreSQL: skip (or fail) before anything slow, like a Prefect server, starts."""
+
+
 @pytest.fixture(scope="session")
 def create_database(postgres_url: str) -> Iterator[CreateDatabase]:
     """`create_database("wh")` makes a fresh, empty database and returns its SQLAlchemy (psycopg) URL."""

@@ -60,6 +60,20 @@ def seed() -> None:
 
 
 @app.command()
+def upgrade() -> None:
+    """Create or upgrade the monitoring store's tables in place (Alembic), keeping their rows."""
+    from sqlalchemy import text
+
+    from tasks.db import redacted
+    from tasks.settings import store_url
+    from tasks.store import open_store
+
+    with open_store().connect() as conn:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    console.print(f"store {redacted(store_url())} is at revision {revision}")
+
+
+@app.command()
 def check() -> None:
     """Validate every model configuration and expectation suite; name the file and field of each problem."""
     from tasks.check import check_project

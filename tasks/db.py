@@ -27,6 +27,8 @@ def get_engine(url: str) -> sa.Engine:
             cursor.close()
 
         return engine
+    if parsed.get_backend_name() == "duckdb":
+        return sa.create_engine(url, poolclass=sa.pool.NullPool)  # a DuckDB file admits one process at a time
     return sa.create_engine(url, pool_pre_ping=True)
 
 

@@ -36,18 +36,14 @@ def read_frame(engine: sa.Engine, query: sa.Select) -> pd.DataFrame:
     whatever ConnectorX cannot read (a type it does not support, say) is read again through SQLAlchemy.
     """
     cx = _connectorx()
-    if cx is not None and engine.dialect.name == "postgresql":
+    sql = _inlined(query) if cx is not None and engine.dialect.name == "postgresql" else None
+    if cx is not None and sql is not None:
         try:
-            sql = inline_sql(query)
-        except UnsafeLiteral as exc:
-            log.debug("reading through SQLAlchemy: %s", exc)
-        else:
-            try:
-                return arrow_to_pandas(cx.read_sql(connectorx_url(engine.url), sql, return_type="arrow"))
-            except BaseException as exc:
-                if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-                    raise  # KeyboardInterrupt and friends; a Rust panic (unsupported type) falls back
-                log.warning("ConnectorX could not read the query (%s); reading it through SQLAlchemy", exc)
+            return arrow_to_pandas(cx.read_sql(connectorx_url(engine.url), sql, return_type="arrow"))
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+                raise  # KeyboardInterrupt and friends; a Rust panic (unsupported column type) falls back
+            log.warning("ConnectorX could not read the query (%s); reading it through SQLAlchemy", exc)
     return read_frame_sqlalchemy(engine, query)
 
 
@@ -75,6 +71,14 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow to pandas with the dtypes `pd.read_sql` gives: int64, float64 (decimals too), datetime64[ns]."""
     schema = pa.schema([field.with_type(_plain_type(field.type)) for field in table.schema])
     return table.cast(schema).to_pandas(coerce_temporal_nanoseconds=True)
+
+
+def _inlined(query: sa.Select) -> str | None:
+    try:
+        return inline_sql(query)
+    except UnsafeLiteral as exc:
+        log.debug("reading through SQLAlchemy: %s", exc)
+        return None
 
 
 def _plain_type(kind: pa.DataType) -> pa.DataType:

@@ -1,7 +1,7 @@
 """Tables of the monitoring store. All timestamps are UTC, stored without a time zone.
 
 The schema is created and upgraded by the Alembic migrations in `tasks/migrations/`; this module is the
-SQLAlchemy Core description the code reads and writes through. `docs/store.md` documents the tables.
+SQLAlchemy Core description the code reads and writes through. `docs/postgresql.md` documents the tables.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ def postgres_url() -> str:
     try:
         psycopg.connect(libpq_url(url), connect_timeout=2).close()
     except psycopg.Error as exc:
-        reason = f"PostgreSQL not reachable at {redacted(url)}; set DRIFTFLOW_TEST_POSTGRES_URL ({exc})"
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = f"PostgreSQL not reachable at {redacted(url)}; set DRIFTFLOW_TEST_POSTGRES_URL ({cause})"
         if os.environ.get("DRIFTFLOW_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)

@@ -129,3 +129,17 @@ def test_values_that_could_carry_sql_are_never_inlined(warehouse: sa.Engine) -> 
         inline_sql(query)
     assert len(read_frame(warehouse, query)) == 0
     assert sa.inspect(warehouse).has_table("flight_predictions")
+
+
+def test_a_column_type_connectorx_cannot_read_is_read_through_sqlalchemy(
+        create_database: CreateDatabase, caplog: pytest.LogCaptureFixture) -> None:
+    """An `interval` column (ConnectorX does not support it) still reads, through SQLAlchemy, with a warning."""
+    engine = get_engine(create_database("wh"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE waits (id bigint, wait interval)")
+        conn.exec_driver_sql("INSERT INTO waits VALUES (1, '90 minutes')")
+    query = sa.select(sa.column("id"), sa.column("wait")).select_from(sa.table("waits"))
+    with caplog.at_level("WARNING", logger="tasks.readers"):
+        frame = read_frame(engine, query)
+    assert frame.loc[0, "wait"] == pd.Timedelta(minutes=90)
+    assert "reading it through SQLAlchemy" in caplog.text

@@ -47,6 +47,8 @@ def execute(flow: Flow[Any, Any], flow_run_id: UUID) -> Any:
     """Run an existing deployment run of `flow` here; returns the flow's result."""
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(flow_run_id)
+    if flow_run.state is not None and flow_run.state.is_final():
+        raise RuntimeError(f"flow run {flow_run.name!r} already ended as {flow_run.state_name}; not running it again")
     return run_flow(flow, flow_run=flow_run, parameters=flow.validate_parameters(flow_run.parameters or {}))
 
 

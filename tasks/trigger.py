@@ -80,30 +80,37 @@ def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, ve
             return existing  # the same window ran again: same request, nothing new
         previous = [dict(r._mapping) for r in conn.execute(
             sa.select(retrain_requests).where(retrain_requests.c.model == config.name))]
-        gate = gate_request(window_end=window.end, cooldown=config.policy.cooldown, previous=previous,
-                            now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        gate = gate_request(window_end=window.end, cooldown=config.policy.cooldown, previous=previous, now=now)
         conn.execute(sa.insert(retrain_requests).values(
             idempotency_key=key, model=config.name, window_end=utc_naive(window.end),
             status="accepted" if gate.accept else "refused", reason=reason, decision=gate.decision,
-            requested_at=utc_naive(datetime.now(UTC))))
+            requested_at=utc_naive(now)))
     emit_event(event="driftflow.drift.detected", resource=model_resource(config.name),
                payload={"window_end": window.end.isoformat(), "reasons": verdict.reasons,
                         "drifted_columns": verdict.drifted_columns, "retrain": gate.decision})
     if gate.accept:
-        _deliver(store, config, window, key, reason)
+        _deliver(store, config, window, key, reason, now)
     with store.connect() as conn:
         return _row(conn, key) or {}
 
 
-def _deliver(store: sa.Engine, config: ModelConfig, window: Window, key: str, reason: str) -> None:
-    """Create the `retrain/<model>` deployment run (idempotent on the same key) and note its id."""
+def _deliver(store: sa.Engine, config: ModelConfig, window: Window, key: str, reason: str,
+             requested_at: datetime) -> None:
+    """Create the `retrain/<model>` deployment run and note its id.
+
+    Prefect's idempotency key is the request row's (key and time): a retried delivery of the same request
+    finds the same run, while a request recorded anew for the window (after the store was reset) gets a new
+    run rather than an old, finished one.
+    """
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
     name = f"retrain/{config.name}"
     try:
-        run: FlowRun = run_deployment(name=name, timeout=0, idempotency_key=key, as_subflow=False,
+        run: FlowRun = run_deployment(name=name, timeout=0, as_subflow=False,
+                                      idempotency_key=f"{key}@{requested_at.isoformat()}",
                              parameters={"model": config.name, "window_end": window.end.isoformat(),
                                          "reason": reason, "request_key": key},
                              tags=[f"model:{config.name}"])  # type: ignore[assignment]

@@ -10,12 +10,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,9 +20,9 @@ from psycopg import sql
 
 import tasks.readers as readers
 from tasks.db import redacted
+from tests.prefect_server import prefect_server
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SERVER_STARTUP_SECONDS = 90
 
 CreateDatabase = Callable[[str], str]
 
@@ -94,20 +88,6 @@ def postgres_env(driftflow_home: Path, create_database: CreateDatabase, monkeypa
     return driftflow_home
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def prefect_database(create_database: CreateDatabase) -> str:
     """The fresh database the session's Prefect server on PostgreSQL keeps its state in (psycopg URL)."""
@@ -124,42 +104,6 @@ def prefect_postgres_server(prefect_database: str, tmp_path_factory: pytest.Temp
     """
     database = sa.make_url(prefect_database).set(drivername="postgresql+asyncpg")
     home = tmp_path_factory.mktemp("prefect-postgres")
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env.update({
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": database.render_as_string(hide_password=False),
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    })
-    api_url = f"http://127.0.0.1:{port}/api"
-    log_path = home / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start"],
-                                  env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + SERVER_STARTUP_SECONDS
-        while not healthy(api_url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(errors="replace")[-3000:]
-                pytest.fail(f"Prefect server on PostgreSQL did not become healthy at {api_url}:\n{tail}")
-            time.sleep(0.5)
-        yield api_url
-    finally:
-        _stop(server)
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Terminate the server's process group (it may have children), then kill whatever lingers."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
+    with prefect_server(home, PREFECT_SERVER_DATABASE_CONNECTION_URL=database.render_as_string(hide_password=False),
+                        PREFECT_SERVER_UI_ENABLED="false") as base_url:
+        yield f"{base_url}/api"

@@ -62,7 +62,7 @@ def seed_flights(engine: sa.Engine) -> int:
 
 def read_flights(engine: sa.Engine, start: datetime, end: datetime) -> pd.DataFrame:
     query = sa.text(f"SELECT * FROM {FLIGHTS_TABLE} WHERE scheduled_at >= :start AND scheduled_at < :end "
-                    "ORDER BY scheduled_at").bindparams(
+                    "ORDER BY scheduled_at, flight_id").bindparams(
         sa.bindparam("start", utc_naive(start), type_=sa.DateTime()),
         sa.bindparam("end", utc_naive(end), type_=sa.DateTime()))
     with engine.connect() as conn:

@@ -50,7 +50,7 @@ def window_query(config: ModelConfig, columns: list[str], start: datetime, end: 
     query: sa.Select[Any] = (sa.select(*selected).select_from(src)
              .where(ts >= sa.bindparam("start", utc_naive(start), type_=sa.DateTime()),
                     ts < sa.bindparam("end", utc_naive(end), type_=sa.DateTime()))
-             .order_by(ts))
+             .order_by(ts, sa.column(config.source.id)))  # a total order: the same rows in the same order anywhere
     if labelled_only:
         query = query.where(sa.column(config.columns.target.column).is_not(None))
     return query

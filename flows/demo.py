@@ -27,11 +27,11 @@ from flows.monitor import monitor
 from flows.retrain import retrain
 from tasks.config import load_model_config
 from tasks.db import get_engine
-from tasks.demo import score_range, seed
-from tasks.demo_reset import reset_to_first_champion
+from tasks.demo.flights import score_range, seed
+from tasks.demo.reset import reset_to_first_champion
 from tasks.schedule import window_ends
 from tasks.settings import store_url, warehouse_url
-from tasks.store import open_store
+from tasks.store.engine import open_store
 
 MODEL = "flights-delay"
 REPLAY = (datetime(2013, 2, 4, 6, tzinfo=UTC), datetime(2013, 12, 30, 6, tzinfo=UTC))
@@ -77,9 +77,10 @@ def replay(progress: Callable[[dict[str, Any]], None] = lambda _week: None,
 def after_promotion(config_name: str, weeks: list[dict[str, Any]], retrains: list[dict[str, Any]]
                     ) -> list[dict[str, Any]]:
     """For each promotion: new vs old champion on the labelled weeks it served, scored on the same rows."""
-    from tasks.demo import read_flights
-    from tasks.registry import load_estimator, versions
-    from tasks.train import predict, score
+    from tasks.demo.flights import read_flights
+    from tasks.metrics import score
+    from tasks.registry.versions import load_estimator, versions
+    from tasks.retrain.trainers import predict
 
     config = load_model_config(config_name)
     by_version = {v["version"]: v for v in versions(open_store(), config_name)}

@@ -10,19 +10,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 
 from tasks.config import ModelConfig, load_model_config
-from tasks.decide import decide_verdict
-from tasks.drift import measure_drift
-from tasks.extract import extract_window
-from tasks.record import read_history, record_window
-from tasks.reference import load_reference
-from tasks.registry import champion
-from tasks.report import publish_report, window_summary
+from tasks.monitor.decide import decide_verdict
+from tasks.monitor.drift import measure_drift
+from tasks.monitor.extract import extract_window
+from tasks.monitor.record import read_history, record_window
+from tasks.monitor.report import publish_report, window_summary
+from tasks.monitor.validate import validate_window
+from tasks.registry.references import load_reference
+from tasks.registry.versions import champion
 from tasks.results import ValidationSummary, WindowData
+from tasks.retrain.trigger import request_retraining
 from tasks.schedule import latest_window_end, resolve_window
 from tasks.settings import artifacts_dir
-from tasks.store import WindowRecord, open_store
-from tasks.trigger import request_retraining
-from tasks.validate import validate_window
+from tasks.store.engine import open_store
+from tasks.store.windows import WindowRecord
 
 STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
                "insufficient_data": "InsufficientData"}

@@ -10,10 +10,10 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed, State
 
 from flows.monitor import load_config
-from tasks.challenger import compare_on_holdout, extract_training_data, train_challenger
-from tasks.promotion import announce_decision, decide_promotion, register_challenger
-from tasks.store import open_store
-from tasks.trigger import finish_request, start_request
+from tasks.retrain.challenger import compare_on_holdout, extract_training_data, train_challenger
+from tasks.retrain.promotion import announce_decision, decide_promotion, register_challenger
+from tasks.retrain.trigger import finish_request, start_request
+from tasks.store.engine import open_store
 
 
 def run_name() -> str:

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine
-from tasks.registry import fit_candidate, register_candidate
+from tasks.registry.versions import fit_candidate, register_candidate
+from tasks.retrain.trainers import gradient_boosting, predict
 from tasks.settings import store_url, warehouse_url
-from tasks.store import upgrade_store
-from tasks.train import gradient_boosting, predict
+from tasks.store.engine import upgrade_store
 from tests.factories import flights_batch
 
 REFERENCE_START = datetime(2013, 1, 7, 6, tzinfo=UTC)  # a Monday 06:00, like the demo's schedule
@@ -51,7 +51,7 @@ def seed_monitored(config: ModelConfig) -> ModelConfig:
 
 def log_week(config: ModelConfig, frame: pd.DataFrame) -> None:
     """Serve a week: the registered champion scores it into the inference log."""
-    from tasks.registry import champion, load_estimator
+    from tasks.registry.versions import champion, load_estimator
 
     row = champion(upgrade_store(store_url()), config.name)
     assert row is not None
@@ -86,7 +86,7 @@ def assert_upgrade_keeps_rows(url: str, *, from_revision: str = "0001") -> None:
     """
     from alembic.script import ScriptDirectory
 
-    from tasks.store import MIGRATIONS
+    from tasks.store.engine import MIGRATIONS
 
     engine = upgrade_store(url, revision=from_revision)
     before = sa.MetaData()

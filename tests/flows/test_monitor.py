@@ -11,7 +11,7 @@ from flows.monitor import monitor
 from tasks.config import ModelConfig
 from tasks.db import get_engine
 from tasks.settings import store_url
-from tasks.store import count_window_rows
+from tasks.store.windows import count_window_rows
 from tests.flows.conftest import log_week, week, window_end, write_predictions
 
 SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}

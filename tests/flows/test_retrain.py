@@ -12,10 +12,10 @@ from flows.demo import execute
 from flows.monitor import monitor
 from flows.retrain import retrain
 from tasks.config import ModelConfig
-from tasks.reference import load_reference
-from tasks.registry import champion, versions
-from tasks.store import open_store
-from tasks.trigger import request_retraining, requests_of
+from tasks.registry.references import load_reference
+from tasks.registry.versions import champion, versions
+from tasks.retrain.trigger import request_retraining, requests_of
+from tasks.store.engine import open_store
 from tests.flows.conftest import log_week, week, window_end
 
 SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from psycopg import sql
 
-import tasks.readers as readers
+import tasks.source.readers as readers
 from tasks.db import redacted
 from tests.prefect_server import prefect_server
 

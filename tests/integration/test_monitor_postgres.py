@@ -14,7 +14,7 @@ from flows.monitor import STATE_NAMES, monitor
 from tasks.config import ModelConfig, load_model_config
 from tasks.db import get_engine
 from tasks.settings import store_url
-from tasks.store import count_window_rows, window_runs
+from tasks.store.windows import count_window_rows, window_runs
 from tests.integration.conftest import CreateDatabase, libpq_url, refuse_fallback
 from tests.support import log_week, seed_monitored, week, window_end
 

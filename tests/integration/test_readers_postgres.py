@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import tasks.readers as readers
+import tasks.source.readers as readers
 from tasks.config import ModelConfig, SourceConfig, load_model_config
 from tasks.db import get_engine
-from tasks.extract import read_range, window_query
-from tasks.readers import UnsafeLiteral, inline_sql, read_frame, read_frame_sqlalchemy
+from tasks.source.query import read_range, window_query
+from tasks.source.readers import UnsafeLiteral, inline_sql, read_frame, read_frame_sqlalchemy
 from tests.factories import flights_batch
 from tests.integration.conftest import CreateDatabase, refuse_fallback
 
@@ -139,7 +139,7 @@ def test_a_column_type_connectorx_cannot_read_is_read_through_sqlalchemy(
         conn.exec_driver_sql("CREATE TABLE waits (id bigint, wait interval)")
         conn.exec_driver_sql("INSERT INTO waits VALUES (1, '90 minutes')")
     query = sa.select(sa.column("id"), sa.column("wait")).select_from(sa.table("waits"))
-    with caplog.at_level("WARNING", logger="tasks.readers"):
+    with caplog.at_level("WARNING", logger="tasks.source.readers"):
         frame = read_frame(engine, query)
     assert frame.loc[0, "wait"] == pd.Timedelta(minutes=90)
     assert "reading it through SQLAlchemy" in caplog.text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tasks.store import upgrade_store
-from tasks.store_schema import metadata
+from tasks.store.engine import upgrade_store
+from tasks.store.schema import metadata
 from tests.integration.conftest import CreateDatabase
 from tests.support import assert_upgrade_keeps_rows
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.check import check_project
 from tasks.config import ConfigError, load_model_config, parse_model_config
+from tasks.onboarding.check import check_project
 from tasks.settings import PROJECT_DIR
 
 SHIPPED = PROJECT_DIR / "deployments" / "models" / "flights-delay.yaml"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tasks.config import ModelConfig
-from tasks.decide import decide_verdict
+from tasks.monitor.decide import decide_verdict
 from tasks.results import (
     ColumnDrift,
     DriftSummary,
@@ -39,7 +39,7 @@ def model_config(*, breaches: int = 2, of_last: int = 3, min_rows: int = 500, da
         "drift": {"threshold": 0.1, "dataset_share": dataset_share},
         "performance": {"metric": metric, "max_drop": max_drop, "min_labelled_rows": min_labelled_rows},
         "policy": {"persistence": {"breaches": breaches, "of_last": of_last}, "min_rows": min_rows},
-        "retraining": {"trainer": "tasks.train:gradient_boosting", "train_window": "60d"},
+        "retraining": {"trainer": "tasks.retrain.trainers:gradient_boosting", "train_window": "60d"},
     })
 
 

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from tasks.config import DriftConfig, ModelConfig, load_model_config
-from tasks.drift import DriftError, measure_drift
+from tasks.monitor.drift import DriftError, measure_drift
 from tasks.results import ColumnDrift, DriftSummary, Reference, Window, WindowData
 from tests.factories import flights_batch
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig, SourceConfig, load_model_config
 from tasks.db import get_engine
-from tasks.extract import read_range, window_query
-from tasks.readers import UnsafeLiteral, arrow_to_pandas, connectorx_url, inline_sql
+from tasks.source.query import read_range, window_query
+from tasks.source.readers import UnsafeLiteral, arrow_to_pandas, connectorx_url, inline_sql
 from tests.factories import flights_batch
 
 START = datetime(2013, 1, 7, tzinfo=UTC)

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tasks.challenger import Comparison
-from tasks.promotion import decide_promotion
-from tasks.trigger import gate_request, request_key
+from tasks.retrain.challenger import Comparison
+from tasks.retrain.promotion import decide_promotion
+from tasks.retrain.trigger import gate_request, request_key
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 WEEK = datetime(2013, 5, 6, 6, tzinfo=UTC)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tasks.store import upgrade_store
-from tasks.store_schema import metadata
+from tasks.store.engine import upgrade_store
+from tasks.store.schema import metadata
 from tests.support import assert_upgrade_keeps_rows
 
 

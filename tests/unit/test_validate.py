@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from tasks.config import ModelConfig, ValidationConfig, load_model_config
+from tasks.monitor.validate import SuiteError, check_suite, load_suite, suite_path, validate_window
 from tasks.results import ValidationSummary
-from tasks.validate import SuiteError, check_suite, load_suite, suite_path, validate_window
 from tests.factories import flights_batch, week_end
 
 END = week_end()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tasks.reference import activate_reference
-from tasks.store_schema import (
+from tasks.registry.references import activate_reference
+from tasks.store.schema import (
     column_drift,
     model_versions,
     monitor_runs,

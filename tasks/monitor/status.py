@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks.config import ModelConfig
-from tasks.store import window_runs
+from tasks.store.windows import window_runs
 
 
 def recorded_summaries(engine: sa.Engine, config: ModelConfig, limit: int = 20) -> list[dict[str, Any]]:

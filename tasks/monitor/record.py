@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks import store
 from tasks.config import ModelConfig
-from tasks.store import WindowRecord
+from tasks.store import windows as store
+from tasks.store.windows import WindowRecord
 
 
 @task(name="read-history", cache_policy=NO_CACHE)

@@ -11,10 +11,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
-from tasks.extract import read_range
-from tasks.registry import Candidate, champion, fit_candidate, load_estimator
+from tasks.metrics import HIGHER_IS_BETTER, score
+from tasks.registry.versions import Candidate, champion, fit_candidate, load_estimator
+from tasks.retrain.trainers import load_trainer, predict
 from tasks.schedule import resolve_window
-from tasks.train import HIGHER_IS_BETTER, load_trainer, predict, score
+from tasks.source.query import read_range
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from tasks.config import ModelConfig
 from tasks.db import utc_naive
 from tasks.results import Reference
 from tasks.settings import artifacts_dir
-from tasks.store_schema import reference_snapshots
+from tasks.store.schema import reference_snapshots
 
 
 class NoReferenceError(LookupError):
@@ -48,8 +48,8 @@ def activate_reference(conn: sa.Connection, model: str, version: str) -> None:
 
 def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
     """For `reference: {from: fixed_window}`: snapshot the window's logged rows once; returns its version."""
-    from tasks.extract import read_range
-    from tasks.train import score
+    from tasks.metrics import score
+    from tasks.source.query import read_range
 
     start = datetime.fromisoformat(config.reference.start or "").replace(tzinfo=UTC)
     end = datetime.fromisoformat(config.reference.end or "").replace(tzinfo=UTC)

@@ -11,10 +11,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from tasks.challenger import Comparison
 from tasks.config import ModelConfig
-from tasks.registry import Candidate, register_candidate
-from tasks.trigger import model_resource
+from tasks.registry.versions import Candidate, register_candidate
+from tasks.retrain.challenger import Comparison
+from tasks.retrain.trigger import model_resource
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine, utc_naive
-from tasks.registry import champion, fit_candidate, load_estimator, register_candidate
-from tasks.store import upgrade_store
-from tasks.train import load_trainer, predict
+from tasks.registry.versions import champion, fit_candidate, load_estimator, register_candidate
+from tasks.retrain.trainers import load_trainer, predict
+from tasks.store.engine import upgrade_store
 
 FLIGHTS_TABLE = "flights"
 PREDICTIONS_TABLE = "flight_predictions"

@@ -21,8 +21,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
+from tasks.metrics import HIGHER_IS_BETTER, score
 from tasks.results import ColumnDrift, ColumnKind, DriftSummary, PerformanceSummary, Reference, WindowData
-from tasks.train import HIGHER_IS_BETTER, score
 
 # Unseen categories in fewer rows than this share are noted on the column, not warned about.
 UNSEEN_WARNING_SHARE = 0.01

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tasks.config import ConfigError, load_model_config, models_dir
-from tasks.validate import check_suite
+from tasks.monitor.validate import check_suite
 
 
 def check_project(directory: Path | None = None) -> tuple[list[str], int]:

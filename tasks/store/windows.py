@@ -1,46 +1,16 @@
-"""The monitoring store: schema upgrades, and writing and reading monitored windows."""
+"""Monitored windows in the store: written once per window (a rerun replaces them), read back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 
-from tasks.db import as_utc, get_engine, utc_naive
+from tasks.db import as_utc, utc_naive
 from tasks.results import DriftSummary, ValidationSummary, Verdict, Window
-from tasks.settings import store_url
-from tasks.store_schema import WINDOW_TABLES, column_drift, monitor_runs, performance, validation_results
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-_upgraded: set[str] = set()
-
-
-def alembic_config(connection: sa.Connection) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    return config
-
-
-def upgrade_store(url: str | None = None, revision: str = "head") -> sa.Engine:
-    """Create or upgrade the store's tables in place (Alembic), once per process and URL."""
-    url = url or store_url()
-    engine = get_engine(url)
-    if f"{url}@{revision}" not in _upgraded:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
-        _upgraded.add(f"{url}@{revision}")
-    return engine
-
-
-def open_store() -> sa.Engine:
-    """The monitoring store named by the settings, upgraded to the current schema."""
-    return upgrade_store(store_url())
+from tasks.store.schema import WINDOW_TABLES, column_drift, monitor_runs, performance, validation_results
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.db import as_utc, utc_naive
-from tasks.reference import activate_reference, save_reference
+from tasks.metrics import score
+from tasks.registry.references import activate_reference, save_reference
+from tasks.retrain.trainers import Estimator, predict
 from tasks.settings import artifacts_dir
-from tasks.store_schema import model_versions
-from tasks.train import Estimator, predict, score
+from tasks.store.schema import model_versions
 
 
 @dataclass(frozen=True)

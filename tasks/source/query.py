@@ -1,4 +1,4 @@
-"""Pull one window from the warehouse: only the monitored columns, only the window's rows."""
+"""Queries on the warehouse source: only the needed columns, only a window's rows, in a total order."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine, redacted, utc_naive
-from tasks.readers import read_frame
-from tasks.results import Window, WindowData
 from tasks.settings import warehouse_url
+from tasks.source.readers import read_frame
 
 
 class MissingColumnsError(ValueError):
@@ -82,25 +79,3 @@ def read_range(config: ModelConfig, columns: list[str], start: datetime, end: da
     if ts in frame:
         frame[ts] = pd.to_datetime(frame[ts], utc=True)
     return frame
-
-
-@task(name="extract-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,
-      retry_condition_fn=lambda _task, _run, state: _is_transient(state))
-def extract_window(config: ModelConfig, window: Window) -> WindowData:
-    """The window's rows (monitored columns) and the matured window's labelled rows."""
-    cols = config.columns
-    current = read_range(config, config.monitored_columns, window.start, window.end)
-    labelled = read_range(config, [config.source.id, config.source.timestamp, cols.prediction,
-                                   cols.target.column], window.labelled_start, window.labelled_end,
-                          labelled_only=True)
-    return WindowData(window=window, current=current, labelled=labelled)
-
-
-def _is_transient(state: object) -> bool:
-    try:
-        state.result()  # type: ignore[attr-defined]
-    except WarehouseUnavailable:
-        return True
-    except Exception:
-        return False
-    return False

@@ -14,7 +14,7 @@ from prefect.events import emit_event
 from tasks.config import ModelConfig
 from tasks.db import as_utc, utc_naive
 from tasks.results import Verdict, Window
-from tasks.store_schema import retrain_requests
+from tasks.store.schema import retrain_requests
 
 IN_FLIGHT = ("accepted", "running")
 COUNTS_FOR_COOLDOWN = ("accepted", "running", "promoted", "rejected")

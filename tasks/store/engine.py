@@ -1,0 +1,38 @@
+"""The monitoring store's engine: created or upgraded to the current schema (Alembic), once per process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from tasks.db import get_engine
+from tasks.settings import store_url
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_upgraded: set[str] = set()
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_store(url: str | None = None, revision: str = "head") -> sa.Engine:
+    """Create or upgrade the store's tables in place (Alembic), once per process and URL."""
+    url = url or store_url()
+    engine = get_engine(url)
+    if f"{url}@{revision}" not in _upgraded:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+        _upgraded.add(f"{url}@{revision}")
+    return engine
+
+
+def open_store() -> sa.Engine:
+    """The monitoring store named by the settings, upgraded to the current schema."""
+    return upgrade_store(store_url())

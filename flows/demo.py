@@ -29,7 +29,7 @@ from tasks.config import load_model_config
 from tasks.db import get_engine
 from tasks.demo.flights import score_range, seed
 from tasks.demo.reset import reset_to_first_champion
-from tasks.schedule import window_ends
+from tasks.schedule import resolve_window, window_ends
 from tasks.settings import store_url, warehouse_url
 from tasks.store.engine import open_store
 
@@ -62,7 +62,7 @@ def replay(progress: Callable[[dict[str, Any]], None] = lambda _week: None,
     reset_to_first_champion(store, MODEL)
     result = Replay()
     for window_end in window_ends(config, start, end):
-        score_range(config, warehouse, store, window_end - config.schedule.window, window_end)
+        score_range(config, warehouse, store, resolve_window(config, window_end).start, window_end)
         run: FlowRun = run_deployment(f"monitor/{MODEL}", timeout=0, as_subflow=False,
                              parameters={"model": MODEL, "window_end": window_end.isoformat(), "actions": True})  # type: ignore[assignment]
         week = dict(execute(monitor, run.id))

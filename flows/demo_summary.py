@@ -19,7 +19,7 @@ def print_summary(console: Console, result: Any, promotions: list[dict[str, Any]
     requests = [w["retrain"] for w in weeks if w.get("retrain")]
     accepted = [r for r in requests if r["status"] == "accepted"]
     per_window = Counter(w["window_end"] for w in weeks if w.get("retrain"))
-    console.print(f"\n[bold]Replayed {len(weeks)} weeks[/bold] "
+    console.print(f"\nReplayed {len(weeks)} weeks "
                   f"({weeks[0]['window_end'][:10]} … {weeks[-1]['window_end'][:10]})")
     console.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
     console.print(f"retrains requested: {len(requests)} (accepted {len(accepted)}, refused "

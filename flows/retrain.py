@@ -41,7 +41,7 @@ def retrain(model: str, window_end: datetime, reason: str = "requested by hand",
     data = extract_training_data(config, window_end)
     challenger = train_challenger(config, data, window_end)
     comparison = compare_on_holdout(store, config, challenger)
-    decision = decide_promotion(comparison, config.retraining.promote_if.min_gain)
+    decision = decide_promotion(comparison, config.retraining_or_fail.promote_if.min_gain)
     version = register_challenger(store, config, challenger, decision, reason)
     outcome = "promoted" if decision.promote else "rejected"
     finish_request(store, request_key, outcome, decision.reason, version)

@@ -12,8 +12,10 @@ from typing import Literal
 
 import pandas as pd
 
-VerdictStatus = Literal["ok", "warn", "drift", "data_invalid", "insufficient_data"]
+VerdictStatus = Literal["ok", "warn", "drift", "data_invalid", "insufficient_data", "error"]
 ColumnKind = Literal["numeric", "categorical", "prediction", "target"]
+Severity = Literal["warn", "breach"]
+ExpectationAction = Literal["block", "quarantine", "warn"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class WindowData:
 
 @dataclass(frozen=True)
 class Reference:
-    """A versioned reference snapshot: the champion's training data, scored by the champion."""
+    """A versioned reference snapshot: the champion's training data scored by it, or a window of the log."""
 
     version: str
     data: pd.DataFrame
@@ -53,6 +55,8 @@ class ExpectationOutcome:
     success: bool
     observed: str | None = None
     unexpected_count: int | None = None
+    action: ExpectationAction = "block"  # what a failure does: block the window, quarantine its rows, or warn
+    position: int | None = None  # index in the suite
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class ColumnDrift:
     drifted: bool
     issue: str | None = None  # something to look at: the verdict warns about it
     note: str | None = None  # informational only (e.g. a few rows of unseen categories)
+    p_value: float | None = None  # tail probability of the score among the reference's chunk scores
+    threshold_source: str = "fixed"  # where `threshold` came from: "p99 of 24 reference chunks", "fixed", …
+    severity: Severity = "warn"  # what drift of this column does to the verdict
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,12 @@ class PerformanceSummary:
     reference_value: float | None
     labelled_rows: int
     higher_is_better: bool = True
+    ci_low: float | None = None  # confidence interval of `value` from the window's labelled rows
+    ci_high: float | None = None
+    allowance: float | None = None  # the allowed drop in metric units
+    allowance_source: str | None = None  # "2sd: twice the spread of 24 reference chunks"
+    estimated_value: float | None = None  # label-free estimate on the current window (CBPE)
+    estimated_method: str | None = None
 
     @property
     def drop(self) -> float | None:
@@ -128,3 +141,4 @@ class Verdict:
     reasons: list[str]
     breach: bool  # this window alone breached a drift rule (persistence decides whether it is `drift`)
     drifted_columns: list[str] = field(default_factory=list)
+    severe: bool = False  # a breach far beyond its allowance: may skip persistence and override the cooldown

@@ -1,4 +1,9 @@
-"""Windows derived from scheduled times: the same scheduled time always gives the same window."""
+"""Windows derived from scheduled times: the same scheduled time always gives the same window.
+
+A window ends at a tick of the model's cron (in its time zone) and is either a fixed length before it (`7d`),
+a calendar length (`1mo`, `1y`), or `tick`: everything since the previous tick, so a monthly cron gives
+calendar months and a yearly one calendar years. All bounds are returned in UTC.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,31 @@ from tasks.config import ModelConfig
 from tasks.results import Window
 
 
+def window_start(config: ModelConfig, end: datetime) -> datetime:
+    """The start of the window that ends at `end`."""
+    schedule = config.schedule
+    zone = ZoneInfo(schedule.timezone)
+    local_end = _aware(end).astimezone(zone)
+    if schedule.by_tick:
+        return previous_tick(config, local_end)
+    if schedule.window.calendar:  # calendar steps are taken in the schedule's zone (a month is a local month)
+        return schedule.window.before(local_end).astimezone(UTC)
+    return (_aware(end) - schedule.window.delta).astimezone(UTC)
+
+
 def resolve_window(config: ModelConfig, window_end: datetime) -> Window:
     """The window ending at `window_end` and its matured counterpart, shifted back by the label delay."""
-    end = window_end if window_end.tzinfo else window_end.replace(tzinfo=UTC)
-    end = end.astimezone(UTC)
+    end = _aware(window_end).astimezone(UTC)
+    start = window_start(config, end)
     delay = config.columns.target.label_delay
-    size = config.schedule.window
-    return Window(start=end - size, end=end, labelled_start=end - delay - size, labelled_end=end - delay)
+    return Window(start=start, end=end, labelled_start=start - delay, labelled_end=end - delay)
+
+
+def previous_tick(config: ModelConfig, moment: datetime) -> datetime:
+    """The last tick strictly before `moment`, in UTC."""
+    zone = ZoneInfo(config.schedule.timezone)
+    local = _aware(moment).astimezone(zone)
+    return next(iter(CronSim(config.schedule.cron, local, reverse=True))).astimezone(UTC)
 
 
 def window_ends(config: ModelConfig, start: datetime, end: datetime) -> list[datetime]:
@@ -31,9 +54,15 @@ def window_ends(config: ModelConfig, start: datetime, end: datetime) -> list[dat
             break
         if tick_utc >= _aware(start):
             ticks.append(tick_utc)
-    if local_start == local_start.replace(second=0, microsecond=0) and _matches(config, local_start):
+    if is_tick(config, start):
         ticks.insert(0, _aware(start).astimezone(UTC))
     return ticks
+
+
+def is_tick(config: ModelConfig, moment: datetime) -> bool:
+    """Whether `moment` is exactly one of the schedule's ticks."""
+    local = _aware(moment).astimezone(ZoneInfo(config.schedule.timezone))
+    return local == local.replace(second=0, microsecond=0) and _matches(config, local)
 
 
 def latest_window_end(config: ModelConfig, moment: datetime) -> datetime:

@@ -78,7 +78,7 @@ def ensure_first_champion(config: ModelConfig, warehouse: sa.Engine, store: sa.E
         return int(current["version"])
     start, end = FIRST_CHAMPION_WINDOW
     candidate = fit_candidate(config, read_flights(warehouse, start, end), start, end,
-                              load_trainer(config.retraining.trainer))
+                              load_trainer(config.retraining_or_fail.trainer))
     return register_candidate(store, config, candidate, status="champion",
                               reason="first champion: trained on January 2013 by `driftflow seed`")
 

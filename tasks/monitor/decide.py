@@ -93,9 +93,12 @@ def _performance(drift: DriftSummary, config: ModelConfig) -> tuple[str | None, 
                       f"{_plural(perf.labelled_rows, 'labelled row')}")
     if perf.reference_value is None or perf.drop is None:
         return None, f"concept drift not checked: the reference has no {perf.metric} value"
-    if perf.drop > allowed.max_drop + TOLERANCE:
+    allowance = allowed.max_drop.resolve(perf.reference_value, None)
+    if allowance is None:
+        return None, f"concept drift not checked: allowance {allowed.max_drop} needs the reference's chunk spread"
+    if perf.drop > allowance + TOLERANCE:
         return (f"concept drift: {perf.metric} {_num(perf.value)} vs reference {_num(perf.reference_value)} "
-                f"(drop {_num(perf.drop)} > allowed {_num(allowed.max_drop)}) on "
+                f"(drop {_num(perf.drop)} > allowed {_num(allowance)}) on "
                 f"{_plural(perf.labelled_rows, 'labelled row')}"), None
     return None, None
 

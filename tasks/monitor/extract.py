@@ -6,8 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
+from tasks.errors import WarehouseUnavailable
 from tasks.results import Window, WindowData
-from tasks.source.query import WarehouseUnavailable, read_range
+from tasks.source.query import read_range
 
 
 @task(name="extract-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5,

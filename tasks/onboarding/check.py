@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks.config import ConfigError, load_model_config, models_dir
+from tasks.config import ConfigError, load_model_config
 from tasks.monitor.validate import check_suite
+from tasks.settings import models_dir
 
 
 def check_project(directory: Path | None = None) -> tuple[list[str], int]:

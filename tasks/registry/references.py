@@ -11,13 +11,10 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.db import utc_naive
+from tasks.errors import NoReferenceError
 from tasks.results import Reference
 from tasks.settings import artifacts_dir
 from tasks.store.schema import reference_snapshots
-
-
-class NoReferenceError(LookupError):
-    """The model has no active reference snapshot yet."""
 
 
 def save_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
@@ -51,8 +48,9 @@ def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
     from tasks.metrics import score
     from tasks.source.query import read_range
 
-    start = datetime.fromisoformat(config.reference.start or "").replace(tzinfo=UTC)
-    end = datetime.fromisoformat(config.reference.end or "").replace(tzinfo=UTC)
+    start, end = config.reference.start, config.reference.end
+    if start is None or end is None:
+        raise NoReferenceError(f"{config.name}: reference.start and reference.end are needed for a fixed window")
     version = f"fixed-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
     with engine.connect() as conn:
         exists = conn.execute(sa.select(reference_snapshots.c.version).where(

@@ -38,7 +38,7 @@ def fit_candidate(config: ModelConfig, data: pd.DataFrame, start: datetime, end:
     """Fit on [start, end - holdout) and score on the holdout [end - holdout, end)."""
     ts, target = config.source.timestamp, config.columns.target.column
     labelled = data[data[target].notna()]
-    split = end - config.retraining.holdout
+    split = end - config.retraining_or_fail.holdout
     train = labelled[labelled[ts] < split]
     holdout = labelled[labelled[ts] >= split]
     if len(train) == 0 or len(holdout) == 0:

@@ -40,7 +40,7 @@ class Comparison:
 def training_window(config: ModelConfig, window_end: datetime) -> tuple[datetime, datetime]:
     """The last `train_window` whose labels have matured by `window_end`."""
     end = resolve_window(config, window_end).labelled_end
-    return end - config.retraining.train_window, end
+    return end - config.retraining_or_fail.train_window, end
 
 
 @task(name="extract-training-data", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
@@ -55,7 +55,7 @@ def extract_training_data(config: ModelConfig, window_end: datetime) -> pd.DataF
 def train_challenger(config: ModelConfig, data: pd.DataFrame, window_end: datetime) -> Candidate:
     """Fit the configured trainer on the window minus its holdout."""
     start, end = training_window(config, window_end)
-    return fit_candidate(config, data, start, end, load_trainer(config.retraining.trainer))
+    return fit_candidate(config, data, start, end, load_trainer(config.retraining_or_fail.trainer))
 
 
 @task(name="compare-on-holdout", cache_policy=NO_CACHE)

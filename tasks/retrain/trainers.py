@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from tasks.config import ModelConfig
+from tasks.errors import TrainerError
 
 
 class Estimator(Protocol):
@@ -21,10 +22,6 @@ class Estimator(Protocol):
 
 
 Trainer = Callable[[pd.DataFrame, pd.Series, ModelConfig], Estimator]
-
-
-class TrainerError(ValueError):
-    """The configured trainer entry point cannot be loaded or failed to train."""
 
 
 def gradient_boosting(features: pd.DataFrame, target: pd.Series, config: ModelConfig) -> Estimator:
@@ -44,8 +41,10 @@ def gradient_boosting(features: pd.DataFrame, target: pd.Series, config: ModelCo
     return pipeline
 
 
-def load_trainer(entry_point: str) -> Trainer:
+def load_trainer(entry_point: str | None) -> Trainer:
     """'package.module:function' to the function."""
+    if entry_point is None:
+        raise TrainerError("no trainer entry point configured (retraining.trainer)")
     module_name, _, attribute = entry_point.partition(":")
     try:
         trainer = getattr(importlib.import_module(module_name), attribute)

@@ -10,16 +10,9 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine, redacted, utc_naive
+from tasks.errors import MissingColumnsError, WarehouseUnavailable
 from tasks.settings import warehouse_url
 from tasks.source.readers import read_frame
-
-
-class MissingColumnsError(ValueError):
-    """The source lacks columns the model's configuration names."""
-
-
-class WarehouseUnavailable(RuntimeError):
-    """The warehouse could not be reached or queried."""
 
 
 def source_selectable(config: ModelConfig) -> sa.FromClause:

@@ -31,7 +31,7 @@ def error_of(text: str) -> str:
 def test_the_shipped_model_loads_typed() -> None:
     """Durations become timedeltas and per-column overrides resolve to methods and thresholds."""
     config = load_model_config("flights-delay")
-    assert config.schedule.window == timedelta(days=7)
+    assert config.schedule.window.delta == timedelta(days=7) and not config.schedule.window.calendar
     assert config.columns.target.label_delay == timedelta(days=2)
     assert config.drift.method_for("temp", "numeric") == "wasserstein"
     assert config.drift.threshold_for("temp") == 1.0
@@ -44,13 +44,13 @@ def test_invalid_yaml_names_the_file() -> None:
 
 
 @pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"task": "clustering"}, "task", "'classification' or 'regression'"),
+    ({"task": "clustering"}, "task", "'classification', 'regression' or 'multiclass'"),
     ({"schedule": {"cron": "every monday", "window": "7d"}}, "schedule.cron", "not a valid cron"),
-    ({"schedule": {"cron": "0 6 * * 1", "window": "a week"}}, "schedule.window", "not a duration"),
+    ({"schedule": {"cron": "0 6 * * 1", "window": "a week"}}, "schedule.window", "not a window like '7d'"),
     ({"source": {"table": "t; drop table x", "timestamp": "ts", "id": "id"}}, "source.table", "plain SQL identifier"),
     ({"source": {"timestamp": "ts", "id": "id"}}, "source", "exactly one of 'table' or 'sql'"),
     ({"drift": {"numeric_method": "magic"}}, "drift.numeric_method", "unknown numeric drift method"),
-    ({"drift": {"per_column": {"nonexistent": {"threshold": 0.2}}}}, "(top level)", "not monitored: nonexistent"),
+    ({"drift": {"per_column": {"nonexistent": {"threshold": 0.2}}}}, "(top level)", "not drift-scored: nonexistent"),
     ({"performance": {"metric": "rmse"}}, "(top level)", "does not fit a classification model"),
     ({"policy": {"persistence": {"breaches": 4, "of_last": 3}}}, "policy.persistence", "cannot exceed"),
     ({"retraining": {"trainer": "not an entry point", "train_window": "28d"}}, "retraining.trainer", "entry point"),

@@ -188,8 +188,8 @@ def test_shuffled_predictions_show_a_performance_drop(config: ModelConfig, refer
     perf = summary.performance
     assert perf.metric == "roc_auc" and perf.labelled_rows == 1500
     assert perf.reference_value == reference.performance
-    assert perf.drop is not None and perf.drop > config.performance.max_drop
-    assert warm_week.performance.drop is not None and warm_week.performance.drop < config.performance.max_drop
+    assert perf.drop is not None and perf.drop > config.performance.max_drop.value
+    assert warm_week.performance.drop is not None and warm_week.performance.drop < config.performance.max_drop.value
 
 
 def test_too_few_labelled_rows_leave_performance_and_target_unmeasured(

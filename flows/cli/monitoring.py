@@ -1,0 +1,85 @@
+"""Commands that monitor windows and read their verdicts back: run, backfill, status."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from flows.cli.app import JsonOption, ModelOption, app
+from flows.cli.output import console, err, fail, known_errors, parse_time, print_verdicts
+from flows.prefect_env import configure_prefect
+
+
+def run_window(model: str, window_end: datetime, actions: bool) -> dict[str, Any]:
+    from flows.monitor import monitor
+
+    result: dict[str, Any] = monitor(model=model, window_end=window_end, actions=actions)  # type: ignore[assignment]
+    return result
+
+
+@app.command()
+def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of the window (ISO, UTC)")],
+        as_json: JsonOption = False,
+        actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = True) -> None:
+    """Monitor one window."""
+    configure_prefect()
+    try:
+        summary = run_window(model, parse_time(window_end), actions)
+    except known_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print_verdicts([summary])
+
+
+@app.command()
+def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First window end (ISO, UTC)")],
+             end: Annotated[str, typer.Option(help="Last window end (ISO, UTC)")], as_json: JsonOption = False,
+             actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = False) -> None:
+    """Monitor every scheduled window whose end lies in [start, end], oldest first."""
+    configure_prefect()
+    from tasks.config import load_model_config
+    from tasks.schedule import window_ends
+
+    try:
+        ends = window_ends(load_model_config(model), parse_time(start), parse_time(end))
+        if not ends:
+            fail(f"no scheduled window of {model} ends between {start} and {end}")
+        summaries = []
+        with Progress(console=err, transient=True) as progress:
+            bar = progress.add_task(f"{model}: {len(ends)} windows", total=len(ends))
+            for window_end in ends:
+                summaries.append(run_window(model, window_end, actions))
+                if as_json:
+                    print(json.dumps(summaries[-1]), flush=True)
+                progress.advance(bar)
+    except known_errors() as exc:
+        fail(str(exc))
+    if not as_json:
+        print_verdicts(summaries)
+
+
+@app.command()
+def status(model: ModelOption, limit: Annotated[int, typer.Option(help="How many windows")] = 20,
+           as_json: JsonOption = False) -> None:
+    """The recorded verdicts of a model, newest first."""
+    from tasks.config import load_model_config
+    from tasks.monitor.status import recorded_summaries
+    from tasks.store.engine import open_store
+
+    try:
+        summaries = recorded_summaries(open_store(), load_model_config(model), limit)
+    except known_errors() as exc:
+        fail(str(exc))
+    if as_json:
+        for summary in summaries:
+            print(json.dumps(summary))
+    elif not summaries:
+        console.print(f"no recorded windows for {model} yet")
+    else:
+        print_verdicts(summaries)

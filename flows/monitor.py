@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +51,7 @@ def scheduled_window_end(config: ModelConfig) -> datetime:
 
 def worth_measuring(config: ModelConfig, data: WindowData, validation: ValidationSummary) -> bool:
     """Drift is measured only on enough rows of data the validation did not block."""
-    blocked = not validation.success and config.validation.on_failure == "block"
+    blocked = not validation.success
     return len(data.current) >= config.policy.min_rows and not blocked
 
 
@@ -62,7 +63,8 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     store = open_store()
     reference = load_reference(store, config)
     data = extract_window(config, window)
-    validation = validate_window(config, data.current, window.end)
+    validated = validate_window(config, data.current, window.end)
+    validation, data = validated.summary, replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
         drift = measure_drift(config, data, reference, artifacts_dir() / "reports" / model / window_stamp(window.end))

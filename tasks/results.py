@@ -55,27 +55,47 @@ class ExpectationOutcome:
     success: bool
     observed: str | None = None
     unexpected_count: int | None = None
-    action: ExpectationAction = "block"  # what a failure does: block the window, quarantine its rows, or warn
+    action: ExpectationAction | None = None  # what a failure does; None: block if critical, else warn
     position: int | None = None  # index in the suite
+    expected: str | None = None  # the bounds or set it was held to, e.g. "between -20 and 120"
+
+    @property
+    def effective_action(self) -> ExpectationAction:
+        if self.action is not None:
+            return self.action
+        return "block" if self.severity == "critical" else "warn"
 
 
 @dataclass(frozen=True)
 class ValidationSummary:
     suite: str
     outcomes: list[ExpectationOutcome]
-    error: str | None = None  # the suite could not be evaluated at all (treated as a critical failure)
+    error: str | None = None  # the suite could not be evaluated at all (treated as a blocking failure)
+    quarantined_rows: int = 0  # rows left out by quarantine expectations (the rest was measured)
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        """Failures that make the window data_invalid."""
+        return [o for o in self.outcomes if not o.success and o.effective_action == "block"]
 
     @property
     def critical_failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if not o.success and o.severity == "critical"]
 
     @property
+    def quarantines(self) -> list[ExpectationOutcome]:
+        """Quarantine expectations that left rows out."""
+        return [o for o in self.outcomes if not o.success and o.effective_action == "quarantine"]
+
+    @property
     def warnings(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success and o.severity != "critical"]
+        """Failures that only warn."""
+        return [o for o in self.outcomes if not o.success and o.effective_action == "warn"]
 
     @property
     def success(self) -> bool:
-        return self.error is None and not self.critical_failures
+        """Nothing blocks the window (quarantined rows and warnings do not)."""
+        return self.error is None and not self.blocking_failures
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,7 @@ class ReferenceConfig(Strict):
 class ValidationConfig(Strict):
     suite: str
     on_failure: Literal["block", "warn"] = "block"  # for critical expectations without an action of their own
+    max_quarantined: float = Field(0.2, ge=0, le=1)  # quarantining more than this share of rows blocks instead
 
 
 class ColumnDriftOverride(Strict):

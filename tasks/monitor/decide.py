@@ -41,17 +41,20 @@ def _plural(count: int, word: str) -> str:
 
 
 def _failure(outcome: ExpectationOutcome) -> str:
-    """'expect_column_values_to_be_in_set on carrier failed: 3.2% unexpected (42 unexpected rows)'."""
+    """'expect_column_values_to_be_between on temp failed: 50 of 1000 unexpected, e.g. 150.0 (50 unexpected rows;
+    expected >= -20 and <= 120)'."""
     head = outcome.expectation + (f" on {outcome.column}" if outcome.column else "") + " failed"
-    count = None if outcome.unexpected_count is None else _plural(outcome.unexpected_count, "unexpected row")
-    if outcome.observed and count:
-        return f"{head}: {outcome.observed} ({count})"
-    detail = outcome.observed or count
-    return f"{head}: {detail}" if detail else head
+    details = [] if outcome.unexpected_count is None else [_plural(outcome.unexpected_count, "unexpected row")]
+    if outcome.expected:
+        details.append(f"expected {outcome.expected}")
+    tail = f" ({'; '.join(details)})" if details else ""
+    if outcome.observed:
+        return f"{head}: {outcome.observed}{tail}"
+    return f"{head}{': ' + '; '.join(details) if details else ''}"
 
 
 def _critical_failures(validation: ValidationSummary) -> list[str]:
-    failures = [_failure(o) for o in validation.critical_failures]
+    failures = [_failure(o) for o in validation.blocking_failures]
     if validation.error:
         failures.insert(0, f"suite {validation.suite} could not be evaluated: {validation.error}")
     return failures
@@ -122,13 +125,15 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
     if row_count == 0:
         return _insufficient(row_count, policy.min_rows)
     failures = _critical_failures(validation)
-    if failures and config.validation.on_failure == "block":
+    if failures:
         return Verdict("data_invalid", failures, breach=False)
     if row_count < policy.min_rows:
         return _insufficient(row_count, policy.min_rows)
 
-    notes = [f"{reason} (critical; on_failure is warn)" for reason in failures]
-    notes += [f"{_failure(o)} ({o.severity})" for o in validation.warnings]
+    notes = [f"{_failure(o)} ({o.severity})" for o in validation.warnings]
+    if validation.quarantined_rows:
+        notes.append(f"quarantined {_plural(validation.quarantined_rows, 'row')}: "
+                     + "; ".join(_failure(o) for o in validation.quarantines))
     if drift is None:
         return Verdict("warn", ["drift was not measured for this window", *notes], breach=False)
 

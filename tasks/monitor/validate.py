@@ -1,105 +1,40 @@
-"""Validate a window of inference data against the model's Great Expectations suite.
+"""Validate a window of inference data against the model's Great Expectations suite, with quarantine.
 
-Suites live in `expectations/<suite>.json` (GX 1.x JSON). Two suite parameters are passed at run time:
-`window_end` and `freshness_min` (= window end minus the suite's `meta.driftflow.freshness_lag`, default 1d).
+Two suite parameters are passed at run time: `window_end` and `freshness_min` (= window end minus the suite's
+`meta.driftflow.freshness_lag`, default 1d). Quarantine expectations run first: their failing rows (for a
+uniqueness expectation, every copy but the first) are left out, and every other expectation then judges the
+rows that remain, which are also the rows drift is measured on.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.config import ModelConfig, parse_duration
+from tasks.config import ModelConfig
+from tasks.monitor.suites import SuiteError, _quiet, action_of, freshness_lag, load_suite
 from tasks.results import ExpectationOutcome, ValidationSummary
-from tasks.settings import expectations_dir
 
 if TYPE_CHECKING:
     import great_expectations as gx
     from great_expectations.core import ExpectationValidationResult
 
-# GX is imported inside the functions: `import great_expectations` costs ~5 s and ~280 MB.
-
-DEFAULT_FRESHNESS_LAG = timedelta(days=1)
-Severity = Literal["critical", "warning", "info"]
-
-
-class SuiteError(ValueError):
-    """An expectation suite that cannot be used; the message names the file."""
+POSITION = "driftflow_position"
+UNIQUENESS = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+              "expect_select_column_values_to_be_unique_within_record")
 
 
-def suite_path(name: str) -> Path:
-    return expectations_dir() / f"{name}.json"
+@dataclass(frozen=True)
+class ValidatedWindow:
+    """The suite's verdict on the window, and the rows left after quarantine (the rows to measure)."""
 
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep GX's log records to itself: it logs (then skips) invalid expectations; we report them."""
-    logger, muffler = logging.getLogger("great_expectations"), logging.NullHandler()
-    logger.addHandler(muffler)  # with a handler in the chain, Python's last-resort stderr handler stays quiet
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.propagate = True
-        logger.removeHandler(muffler)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
-def _read(name: str) -> tuple[gx.ExpectationSuite | None, list[str]]:
-    """The suite and every problem found in its file (the suite is None when it cannot be used)."""
-    from great_expectations import ExpectationSuite
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    path = suite_path(name)
-    if not path.is_file():
-        return None, [f"{path}: no such expectation suite"]
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        return None, [f"{path}: not valid JSON: {exc}"]
-    if not isinstance(raw, dict) or not isinstance(raw.get("expectations"), list):
-        return None, [f"{path}: expected an object with a list of 'expectations'"]
-    problems = []
-    with _quiet():
-        for i, item in enumerate(raw["expectations"]):
-            try:  # GX skips unknown types and bad severities silently: build each one to get the reason
-                ExpectationConfiguration(**item).to_domain_obj()
-            except Exception as exc:
-                kind = item.get("type", "?") if isinstance(item, dict) else "?"
-                problems.append(f"{path}: expectations[{i}] ({kind}): {_one_line(exc)}")
-        try:
-            suite = ExpectationSuite(**raw)
-        except Exception as exc:
-            return None, [*problems, f"{path}: not a valid suite: {_one_line(exc)}"]
-    if len(suite.expectations) != len(raw["expectations"]):
-        kept, written = len(suite.expectations), len(raw["expectations"])
-        problems.append(f"{path}: GX kept {kept} of {written} expectations")
-    return (None if problems else suite), problems
-
-
-def check_suite(name: str) -> list[str]:
-    """Problems with `expectations/<name>.json` (missing, not JSON, invalid expectations); [] if usable."""
-    return _read(name)[1]
-
-
-def load_suite(name: str) -> gx.ExpectationSuite:
-    """Load `expectations/<name>.json`, raising SuiteError unless GX keeps every expectation in the file."""
-    suite, problems = _read(name)
-    if suite is None:
-        raise SuiteError("\n".join(problems))
-    return suite
+    summary: ValidationSummary
+    kept: pd.DataFrame
 
 
 def _like_column(moment: datetime, column: pd.Series | None) -> pd.Timestamp:
@@ -120,6 +55,14 @@ def _exception(info: dict[str, Any]) -> str | None:
     return "; ".join(dict.fromkeys(messages)) or None
 
 
+def _examples(result: dict[str, Any]) -> list[str]:
+    """Up to three distinct unexpected values (nulls make no example)."""
+    counts = result.get("partial_unexpected_counts")
+    values = [c["value"] for c in counts] if counts else result.get("partial_unexpected_list") or []
+    shown = [str(v) for v in values if not pd.isna(v)]
+    return list(dict.fromkeys(shown))[:3]
+
+
 def _observed(result: dict[str, Any]) -> str | None:
     if "observed_value" in result:
         return str(result["observed_value"])
@@ -128,30 +71,103 @@ def _observed(result: dict[str, Any]) -> str | None:
     if not result.get("element_count"):
         return "no rows"
     text = f"{result['unexpected_count']} of {result['element_count']} unexpected"
-    counts = result.get("partial_unexpected_counts") or []
-    sample = [str(c["value"]) for c in counts if not pd.isna(c["value"])][:3]  # nulls make no example
+    sample = _examples(result)
     return f"{text}, e.g. {', '.join(sample)}" if sample and result["unexpected_count"] else text
 
 
-def _outcome(res: ExpectationValidationResult) -> ExpectationOutcome:
-    config = res.expectation_config
-    assert config is not None
+def _value(raw: Any, parameters: dict[str, Any]) -> tuple[str, str | None]:
+    """A bound as text, with the suite parameter it came from."""
+    if isinstance(raw, dict) and "$PARAMETER" in raw:
+        name = raw["$PARAMETER"]
+        return str(parameters.get(name, name)), name
+    return str(raw), None
+
+
+def _expected(kwargs: dict[str, Any], parameters: dict[str, Any]) -> str | None:
+    """What the expectation held the window to, in words: 'between -20 and 120', 'in {EWR, JFK, LGA}'."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    parts = []
+    if low is not None:
+        text, name = _value(low, parameters)
+        parts.append(f"{'>' if kwargs.get('strict_min') else '>='} {text}" + (f" ({name})" if name else ""))
+    if high is not None:
+        text, name = _value(high, parameters)
+        parts.append(f"{'<' if kwargs.get('strict_max') else '<='} {text}" + (f" ({name})" if name else ""))
+    if parts:
+        return " and ".join(parts)
+    if "value_set" in kwargs and isinstance(kwargs["value_set"], list):
+        values = [str(v) for v in kwargs["value_set"]]
+        return "in {" + ", ".join(values[:8]) + (f", … {len(values) - 8} more" if len(values) > 8 else "") + "}"
+    if "regex" in kwargs:
+        return f"matching {kwargs['regex']!r}"
+    return None
+
+
+def _outcome(res: ExpectationValidationResult, config: ModelConfig, parameters: dict[str, Any],
+             written: dict[int, dict[str, Any]]) -> ExpectationOutcome:
+    """One result as an outcome; `written` holds each expectation's kwargs as the suite file has them."""
+    spec = res.expectation_config
+    assert spec is not None
+    position = (spec.meta or {}).get(POSITION)
+    as_written = written.get(position) if position is not None else None
     error = _exception(res.exception_info or {})
     observed = error or _observed(res.result or {})
     count = (res.result or {}).get("unexpected_count")
+    severity = cast(Any, spec.severity.value)
     return ExpectationOutcome(
-        expectation=config.type,
-        column=config.kwargs.get("column"),
-        severity=cast(Severity, config.severity.value),
+        expectation=spec.type,
+        column=spec.kwargs.get("column"),
+        severity=severity,
         success=bool(res.success) and error is None,
-        observed=observed[:120] if observed else None,
+        observed=observed[:160] if observed else None,
         unexpected_count=None if count is None else int(count),
+        action=action_of(spec.meta, severity, config.validation.on_failure),
+        position=position,
+        expected=_expected(as_written or dict(spec.kwargs), parameters),
     )
 
 
+def _rows_to_quarantine(res: ExpectationValidationResult, data: pd.DataFrame) -> pd.Index:
+    """The failing rows of one quarantine expectation; for uniqueness, every copy but the first."""
+    index = pd.Index((res.result or {}).get("unexpected_index_list") or [])
+    spec = res.expectation_config
+    if len(index) == 0 or spec is None or spec.type not in UNIQUENESS:
+        return index
+    columns = spec.kwargs.get("column_list") or [spec.kwargs.get("column")]
+    copies = data.loc[index, [c for c in columns if c in data]]
+    return index[copies.duplicated(keep="first").to_numpy()]
+
+
+def _run(context: Any, suite: gx.ExpectationSuite, name: str, data: pd.DataFrame,
+         parameters: dict[str, Any], result_format: Any) -> list[ExpectationValidationResult]:
+    import great_expectations as gx
+
+    batch = (context.data_sources.add_pandas(f"window-{name}").add_dataframe_asset(name)
+             .add_batch_definition_whole_dataframe("whole"))
+    definition = gx.ValidationDefinition(name=name, data=batch, suite=context.suites.add(suite))
+    result = definition.run(batch_parameters={"dataframe": data}, expectation_parameters=parameters,
+                            result_format=result_format)
+    return list(result.results)
+
+
+def _split(suite: gx.ExpectationSuite, config: ModelConfig) -> tuple[gx.ExpectationSuite, gx.ExpectationSuite]:
+    """The suite's quarantine expectations, and all the others."""
+    import great_expectations as gx
+
+    on_failure = config.validation.on_failure
+    quarantine = [e for e in suite.expectations
+                  if action_of(e.meta, e.severity.value, on_failure) == "quarantine"]
+    others = [e for e in suite.expectations if e not in quarantine]
+    return (gx.ExpectationSuite(name=f"{suite.name}-quarantine", expectations=quarantine),
+            gx.ExpectationSuite(name=suite.name, expectations=others))
+
+
 @task(name="validate-window", cache_policy=NO_CACHE)
-def validate_window(config: ModelConfig, data: pd.DataFrame, window_end: datetime) -> ValidationSummary:
-    """Run the model's suite on the window; a suite that cannot run gives a summary with `error` set."""
+def validate_window(config: ModelConfig, data: pd.DataFrame, window_end: datetime) -> ValidatedWindow:
+    """Run the model's suite on the window; quarantined rows are left out of what is returned for measuring.
+
+    A suite that cannot run gives a summary with `error` set (the window is blocked) and every row kept.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -159,19 +175,37 @@ def validate_window(config: ModelConfig, data: pd.DataFrame, window_end: datetim
     try:
         suite = load_suite(name)
     except SuiteError as exc:
-        return ValidationSummary(suite=name, outcomes=[], error=str(exc))
-    lag = parse_duration((suite.meta or {}).get("driftflow", {}).get("freshness_lag", DEFAULT_FRESHNESS_LAG))
-    timestamps = data.get(config.source.timestamp)
-    end = _like_column(window_end, timestamps)
-    parameters = {"window_end": end, "freshness_min": end - lag}
+        return ValidatedWindow(ValidationSummary(suite=name, outcomes=[], error=str(exc)), data)
+    written = {}
+    for i, expectation in enumerate(suite.expectations):  # results come grouped by column: keep suite order
+        expectation.meta = {**(expectation.meta or {}), POSITION: i}
+        written[i] = dict(expectation.configuration.kwargs)
+    end = _like_column(window_end, data.get(config.source.timestamp))
+    parameters = {"window_end": end, "freshness_min": end - freshness_lag(suite)}
+    quarantine, others = _split(suite, config)
     try:
         with _quiet():
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
-            batch = (context.data_sources.add_pandas("window").add_dataframe_asset(config.name)
-                     .add_batch_definition_whole_dataframe("whole"))
-            definition = gx.ValidationDefinition(name=name, data=batch, suite=context.suites.add(suite))
-            result = definition.run(batch_parameters={"dataframe": data}, expectation_parameters=parameters)
+            first = _run(context, quarantine, "quarantine", data, parameters,
+                         {"result_format": "COMPLETE", "partial_unexpected_count": 5}) \
+                if quarantine.expectations else []
+            left_out = pd.Index([])
+            for res in first:
+                left_out = left_out.union(_rows_to_quarantine(res, data))
+            kept = data.drop(index=left_out) if len(left_out) else data
+            rest = _run(context, others, "window", kept, parameters, "BASIC") if others.expectations else []
     except Exception as exc:
-        return ValidationSummary(suite=name, outcomes=[], error=f"suite {name!r} could not run: {exc}")
-    return ValidationSummary(suite=name, outcomes=[_outcome(r) for r in result.results])
+        return ValidatedWindow(ValidationSummary(suite=name, outcomes=[], error=f"suite {name!r} could not run: "
+                                                 f"{' '.join(str(exc).split())}"), data)
+    outcomes = [_outcome(r, config, parameters, written) for r in [*first, *rest]]
+    outcomes.sort(key=lambda o: -1 if o.position is None else o.position)
+    if len(data) and len(left_out) > config.validation.max_quarantined * len(data):
+        limit = f"{config.validation.max_quarantined:.0%}"
+        outcomes = [replace(o, action="block", observed=f"{o.observed}; too many rows to quarantine "
+                            f"(more than validation.max_quarantined {limit} of the window)")
+                    if o.action == "quarantine" and not o.success else o
+                    for o in outcomes]  # too much to leave out: the window itself is broken
+        kept = data
+    quarantined = len(data) - len(kept)
+    return ValidatedWindow(ValidationSummary(suite=name, outcomes=outcomes, quarantined_rows=quarantined), kept)

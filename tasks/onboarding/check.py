@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tasks.config import ConfigError, load_model_config
-from tasks.monitor.validate import check_suite
+from tasks.monitor.suites import check_suite
 from tasks.settings import models_dir
 
 

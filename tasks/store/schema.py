@@ -67,6 +67,7 @@ validation_results = sa.Table(
     sa.Column("unexpected_count", sa.Integer()),
     sa.Column("position", sa.Integer()),  # the expectation's index in its suite
     sa.Column("action", sa.String(12)),  # block | quarantine | warn
+    sa.Column("expected", sa.Text()),  # the bounds or set the expectation held the window to
     sa.Index("ix_validation_results_window", "model", "window_end"),
     sa.UniqueConstraint("model", "window_end", "position", name="uq_validation_results_position"),
 )

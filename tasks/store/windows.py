@@ -40,8 +40,10 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> None:
         if record.validation.outcomes:
             conn.execute(sa.insert(validation_results), [
                 {**key, "expectation": o.expectation, "column_name": o.column, "severity": o.severity,
-                 "success": o.success, "observed": o.observed, "unexpected_count": o.unexpected_count}
-                for o in record.validation.outcomes])
+                 "success": o.success, "observed": o.observed, "unexpected_count": o.unexpected_count,
+                 "position": o.position if o.position is not None else i, "action": o.effective_action,
+                 "expected": o.expected}
+                for i, o in enumerate(record.validation.outcomes)])
         if record.drift is not None:
             conn.execute(sa.insert(column_drift), [
                 {**key, "column_name": c.column, "kind": c.kind, "method": c.method, "threshold": c.threshold,
@@ -70,6 +72,8 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
         "report_path": record.drift.report_path if record.drift else None,
         "flow_run_id": record.flow_run_id,
         "recorded_at": utc_naive(datetime.now(UTC)),
+        "quarantined_rows": record.validation.quarantined_rows,
+        "severe": record.verdict.severe,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -165,22 +166,24 @@ def test_failure_without_details_still_reads_as_a_sentence() -> None:
     assert verdict.reasons == ["expect_column_to_exist on carrier failed"]
 
 
-def test_on_failure_warn_turns_critical_failures_into_warn_reasons() -> None:
-    """With on_failure warn, a critical failure does not block: the window is evaluated and warns, with
-    the failure among its reasons."""
-    verdict = decide(config=model_config(on_failure="warn"), checks=validation(CARRIER_FAILURE))
+def test_a_critical_failure_whose_action_is_warn_does_not_block() -> None:
+    """With on_failure warn (validate gives the failure the action `warn`), a critical failure does not block:
+    the window is evaluated and warns, with the failure among its reasons."""
+    verdict = decide(config=model_config(on_failure="warn"),
+                     checks=validation(replace(CARRIER_FAILURE, action="warn")))
     assert verdict.status == "warn"
     assert verdict.breach is False
     assert verdict.reasons == ["expect_column_values_to_be_in_set on carrier failed: 3.2% unexpected "
-                               "(64 unexpected rows) (critical; on_failure is warn)"]
+                               "(64 unexpected rows) (critical)"]
 
 
-def test_on_failure_warn_still_lets_persistent_drift_through() -> None:
-    """With on_failure warn, a persistent breach on data that failed validation is still drift."""
+def test_a_warning_action_still_lets_persistent_drift_through() -> None:
+    """A persistent breach on data whose critical failure only warns is still drift."""
     verdict = decide(config=model_config(on_failure="warn", breaches=1, of_last=1),
-                     checks=validation(CARRIER_FAILURE), drift=measured(prediction_drifted=True))
+                     checks=validation(replace(CARRIER_FAILURE, action="warn")),
+                     drift=measured(prediction_drifted=True))
     assert verdict.status == "drift"
-    assert any("critical; on_failure is warn" in reason for reason in verdict.reasons)
+    assert any("(critical)" in reason for reason in verdict.reasons)
 
 
 # --- too little data ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from tasks.config import ModelConfig, ValidationConfig, load_model_config
-from tasks.monitor.validate import SuiteError, check_suite, load_suite, suite_path, validate_window
+from tasks.monitor.suites import SuiteError, check_suite, load_suite, suite_path
+from tasks.monitor.validate import validate_window
 from tasks.results import ValidationSummary
 from tests.factories import flights_batch, week_end
 
@@ -30,7 +31,7 @@ def batch() -> pd.DataFrame:
 
 
 def validate(config: ModelConfig, data: pd.DataFrame, end=END) -> ValidationSummary:
-    return validate_window.fn(config, data, end)
+    return validate_window.fn(config, data, end).summary
 
 
 def failures(summary: ValidationSummary) -> set[tuple[str, str | None, str]]:
@@ -214,3 +215,65 @@ def test_a_window_validated_against_a_broken_suite_fails_with_the_reason(config,
     summary = validate(broken, batch)
     assert not summary.success and summary.outcomes == []
     assert summary.error is not None and "expect_nothing" in summary.error
+
+
+QUARANTINE = {"driftflow": {"action": "quarantine"}}
+
+
+def quarantine_suite(project: Path) -> None:
+    write_suite(project, "quarantined", [
+        GOOD,
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "flight_id"}, "meta": QUARANTINE},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "temp", "min_value": -60,
+                                                                   "max_value": 130}, "meta": QUARANTINE},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "delay_proba"}},
+    ])
+
+
+def test_quarantine_leaves_out_duplicates_and_impossible_values_and_measures_the_rest(config, project, batch):
+    """Repeated ids keep their first copy, impossible temperatures are dropped; the window is not blocked,
+    the count is in the summary, and the kept rows are what the monitor measures."""
+    quarantine_suite(project)
+    spoiled = pd.concat([batch, batch.iloc[:30]], ignore_index=True)
+    spoiled.loc[5, "temp"] = 999.0
+    cfg = config.model_copy(update={"validation": ValidationConfig(suite="quarantined")})
+    validated = validate_window.fn(cfg, spoiled, END)
+    summary = validated.summary
+    assert summary.success and summary.quarantined_rows == 31
+    assert len(validated.kept) == len(batch) - 1 and validated.kept["flight_id"].is_unique
+    assert 999.0 not in set(validated.kept["temp"])
+    assert {(o.expectation, o.unexpected_count) for o in summary.quarantines} == {
+        ("expect_column_values_to_be_unique", 60), ("expect_column_values_to_be_between", 1)}
+    assert [o.position for o in summary.outcomes] == [0, 1, 2, 3]
+
+
+def test_quarantining_more_than_the_allowed_share_blocks_the_window(config, project, batch):
+    """A window that is mostly duplicates is broken, not noisy: beyond validation.max_quarantined it blocks."""
+    quarantine_suite(project)
+    doubled = pd.concat([batch, batch], ignore_index=True)
+    cfg = config.model_copy(update={"validation": ValidationConfig(suite="quarantined", max_quarantined=0.2)})
+    validated = validate_window.fn(cfg, doubled, END)
+    assert not validated.summary.success and len(validated.kept) == len(doubled)
+    [blocking] = validated.summary.blocking_failures
+    assert blocking.expectation == "expect_column_values_to_be_unique"
+    assert "too many rows to quarantine" in (blocking.observed or "")
+
+
+def test_a_failure_shows_the_bounds_it_was_held_to(config, batch):
+    """The freshness failure names the expected bounds (resolved suite parameters), not only what it saw."""
+    summary = validate(config, batch, END + timedelta(days=2))
+    [stale] = summary.blocking_failures
+    assert stale.expected is not None
+    assert "(freshness_min)" in stale.expected and "(window_end)" in stale.expected
+    assert str((END + timedelta(days=1)).date()) in stale.expected
+
+
+@pytest.mark.parametrize(("expectation", "reason"), [
+    ({**GOOD, "meta": {"driftflow": {"action": "ignore"}}}, "is not one of block, quarantine, warn"),
+    ({**GOOD, "meta": QUARANTINE}, "needs a row-level expectation"),
+])
+def test_an_unusable_action_is_a_suite_problem(project, expectation, reason):
+    """An unknown action, or quarantine on an expectation about the whole table, is refused by name."""
+    write_suite(project, "odd", [expectation])
+    [problem] = check_suite("odd")
+    assert "expectations[0]" in problem and reason in problem

@@ -3,7 +3,7 @@
 - monitor_runs: severity, quarantined rows, fingerprints of the window's data and labels, the model versions
   that made its predictions, and a revision count (an audited recomputation bumps it);
 - column_drift: tail probability against the reference chunks, where the threshold came from, severity;
-- validation_results: the expectation's position in its suite (unique per window) and its action;
+- validation_results: the expectation's position in its suite (unique per window), its action and bounds;
 - performance: confidence interval, the allowance in metric units and where it came from, a label-free estimate;
 - model_versions: how the version came to be (trained, logged, file, mlflow, deployment), when it served;
   models without an artifact (logged predictions) are allowed;
@@ -40,6 +40,7 @@ def upgrade() -> None:
     with op.batch_alter_table("validation_results") as batch:
         batch.add_column(sa.Column("position", sa.Integer()))
         batch.add_column(sa.Column("action", sa.String(12)))
+        batch.add_column(sa.Column("expected", sa.Text()))
         batch.create_unique_constraint("uq_validation_results_position", ["model", "window_end", "position"])
     with op.batch_alter_table("performance") as batch:
         batch.add_column(sa.Column("ci_low", sa.Float()))
@@ -124,8 +125,8 @@ def downgrade() -> None:
             batch.drop_column(name)
     with op.batch_alter_table("validation_results") as batch:
         batch.drop_constraint("uq_validation_results_position", type_="unique")
-        batch.drop_column("position")
-        batch.drop_column("action")
+        for name in ("position", "action", "expected"):
+            batch.drop_column(name)
     with op.batch_alter_table("column_drift") as batch:
         for name in ("p_value", "threshold_source", "severity"):
             batch.drop_column(name)

@@ -36,6 +36,7 @@ monitor_runs = sa.Table(
     sa.Column("model_versions", sa.JSON()),  # the versions that made the window's predictions, with row counts
     sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),  # bumped by an audited change
     sa.Column("first_recorded_at", sa.DateTime()),
+    sa.Column("measurements", sa.JSON()),  # what the verdict was decided from: re-deciding needs no re-measuring
 )
 
 column_drift = sa.Table(

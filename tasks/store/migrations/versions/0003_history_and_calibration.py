@@ -1,7 +1,8 @@
 """History that does not rewrite itself, calibrated verdicts, onboarded models, guarded retrain requests.
 
 - monitor_runs: severity, quarantined rows, fingerprints of the window's data and labels, the model versions
-  that made its predictions, and a revision count (an audited recomputation bumps it);
+  that made its predictions, the measurements its verdict was decided from, and a revision count (an audited
+  recomputation bumps it);
 - column_drift: tail probability against the reference chunks, where the threshold came from, severity;
 - validation_results: the expectation's position in its suite (unique per window), its action and bounds;
 - performance: confidence interval, the allowance in metric units and where it came from, a label-free estimate;
@@ -33,6 +34,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("model_versions", sa.JSON()))
         batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="1"))
         batch.add_column(sa.Column("first_recorded_at", sa.DateTime()))
+        batch.add_column(sa.Column("measurements", sa.JSON()))
     with op.batch_alter_table("column_drift") as batch:
         batch.add_column(sa.Column("p_value", sa.Float()))
         batch.add_column(sa.Column("threshold_source", sa.Text()))
@@ -132,5 +134,5 @@ def downgrade() -> None:
             batch.drop_column(name)
     with op.batch_alter_table("monitor_runs") as batch:
         for name in ("severe", "quarantined_rows", "data_fingerprint", "labels_fingerprint", "model_versions",
-                     "revision", "first_recorded_at"):
+                     "revision", "first_recorded_at", "measurements"):
             batch.drop_column(name)

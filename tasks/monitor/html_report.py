@@ -1,0 +1,119 @@
+"""The window's Evidently HTML report, rendered from bounded, reproducible samples.
+
+The verdict is computed on every row (against the reference profile); the report is for people, so it is
+drawn from a time-stratified sample of at most `max_rows` rows of the window and of the reference, and says
+so at its top. Two things keep a year of weekly reports small: Evidently's JavaScript bundle (~3.5 MB,
+identical across reports) is written once under `reports/_assets/` and referenced by a relative path, and the
+report's own data (~1.5 MB of JSON) is stored gzip-compressed and unpacked by the browser
+(`DecompressionStream`, in every current browser) before the dashboard is drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_MAX_ROWS = 5_000
+STRATA = 20
+ASSETS = "_assets"
+# Evidently inlines one bundle that ends by defining window.drawDashboard; everything else is per report.
+_DATA = re.compile(r"<script>\s*(var metric_\w+ = .*?)</script>", re.S)
+_DRAW = re.compile(r"<script>\s*(window\.drawDashboard\(.*?\);)\s*</script>", re.S)
+_BUNDLE = re.compile(r"<script>(var [A-Za-z]{2,4}=Object\.defineProperty;.*?window\.drawDashboard=\w+;\s*)</script>",
+                     re.S)
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    """A column as the report shows it: its Evidently kind and the method and threshold pinned for it."""
+
+    name: str
+    numeric: bool
+    method: str
+    threshold: float
+
+
+def sample_rows(frame: pd.DataFrame, timestamp: str | None, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most `max_rows` rows, drawn evenly across time (equal-duration strata), the same for the same seed."""
+    if len(frame) <= max_rows:
+        return frame
+    rng = np.random.default_rng(seed)
+    if timestamp is None or timestamp not in frame or frame[timestamp].isna().all():
+        return frame.iloc[np.sort(rng.choice(len(frame), max_rows, replace=False))]
+    times = frame[timestamp]
+    codes = pd.cut(times.astype("int64"), STRATA, labels=False) if times.nunique() > 1 \
+        else pd.Series(0, index=frame.index)
+    positions = np.arange(len(frame))
+    chosen = []
+    for stratum in np.unique(codes.to_numpy()):
+        members = positions[codes.to_numpy() == stratum]
+        take = max(1, round(max_rows * len(members) / len(frame)))
+        chosen.append(rng.choice(members, min(take, len(members)), replace=False))
+    picked = np.sort(np.concatenate(chosen))[:max_rows]
+    return frame.iloc[picked]
+
+
+def seed_for(model: str, stamp: str) -> int:
+    """A seed that depends only on the model and the window: the same window gives the same sample."""
+    return int.from_bytes(hashlib.sha256(f"{model}/{stamp}".encode()).digest()[:4], "little")
+
+
+def render_report(columns: list[ReportColumn], current: pd.DataFrame, reference: pd.DataFrame,
+                  banner: str) -> str:
+    """Evidently's data drift report on the two samples, with `banner` shown above it."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=[c.name for c in columns if c.numeric],
+                                categorical_columns=[c.name for c in columns if not c.numeric])
+    preset = DataDriftPreset(columns=[c.name for c in columns],
+                             per_column_method={c.name: c.method for c in columns},
+                             per_column_threshold={c.name: c.threshold for c in columns})
+    names = [c.name for c in columns]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snapshot = Report([preset]).run(
+            current_data=Dataset.from_pandas(current[names], data_definition=definition),
+            reference_data=Dataset.from_pandas(reference[names], data_definition=definition))
+    page = snapshot.get_html_str(as_iframe=False)
+    note = (f'<div style="font-family:sans-serif;padding:10px 16px;background:#fff8e1;border-bottom:1px solid '
+            f'#e0c97a">{html.escape(banner)}</div>')
+    return page.replace("<body>", "<body>" + note, 1) if "<body>" in page else note + page
+
+
+def share_javascript(page: str, report_path: Path, reports_root: Path) -> str:
+    """Move the inlined bundle to `reports_root/_assets/<hash>.js` (once) and point the page at it."""
+    match = _BUNDLE.search(page)
+    if match is None:
+        return page
+    bundle = match.group(1)
+    name = hashlib.sha256(bundle.encode()).hexdigest()[:16] + ".js"
+    asset = reports_root / ASSETS / name
+    if not asset.exists():
+        asset.parent.mkdir(parents=True, exist_ok=True)
+        asset.write_text(bundle)
+    relative = Path(*[".."] * (len(report_path.parent.relative_to(reports_root).parts))) / ASSETS / name
+    return page[:match.start()] + f'<script src="{relative.as_posix()}"></script>' + page[match.end():]
+
+
+def compress_data(page: str) -> str:
+    """Store the report's data gzip-compressed; it is unpacked, then drawn, once the bundle has loaded."""
+    data, draw = _DATA.search(page), _DRAW.search(page)
+    if data is None or draw is None:
+        return page
+    packed = base64.b64encode(gzip.compress(data.group(1).encode(), compresslevel=9, mtime=0)).decode()
+    loader = ("<script>(async function () {\n"
+              f'  const bytes = Uint8Array.from(atob("{packed}"), function (c) {{ return c.charCodeAt(0); }});\n'
+              '  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));\n'
+              "  (0, eval)(await new Response(stream).text());\n"
+              f"  {draw.group(1)}\n"
+              "})();</script>")
+    page = page[:draw.start()] + loader + page[draw.end():]
+    return page[:data.start()] + page[data.end():]

@@ -1,0 +1,80 @@
+"""The window's HTML report: bounded, reproducible samples; one shared JavaScript bundle; compressed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.monitor.html_report import (
+    ASSETS,
+    ReportColumn,
+    compress_data,
+    render_report,
+    sample_rows,
+    seed_for,
+    share_javascript,
+)
+
+COLUMNS = [ReportColumn("temp", True, "wasserstein", 0.1), ReportColumn("carrier", False, "jensenshannon", 0.1)]
+
+
+def frame(rows: int, *, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "ts": pd.date_range("2024-01-01", periods=rows, freq="min", tz="UTC"),
+        "temp": rng.normal(20 + shift, 5, rows),
+        "carrier": rng.choice(["UA", "B6", "DL"], rows),
+    })
+
+
+def test_a_sample_is_bounded_reproducible_and_spread_over_the_whole_window() -> None:
+    """At most max_rows rows, the same ones for the same seed, and every tenth of the window represented."""
+    data = frame(50_000, seed=1)
+    seed = seed_for("flights-delay", "20130204T0600")
+    first, second = sample_rows(data, "ts", 2_000, seed), sample_rows(data, "ts", 2_000, seed)
+    assert len(first) <= 2_000 and first.index.equals(second.index)
+    assert first["ts"].is_monotonic_increasing
+    deciles = pd.cut(first["ts"].astype("int64"), 10, labels=False).value_counts()
+    assert len(deciles) == 10 and deciles.min() >= 150
+    assert not sample_rows(data, "ts", 2_000, seed + 1).index.equals(first.index)
+    assert sample_rows(data.iloc[:100], "ts", 2_000, seed).equals(data.iloc[:100])
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return render_report(COLUMNS, frame(800, seed=2, shift=3), frame(800, seed=3),
+                         "a sample of 800 of 1,000,000 rows")
+
+
+def test_the_report_says_it_is_a_sample(page: str) -> None:
+    assert "a sample of 800 of 1,000,000 rows" in page
+
+
+def test_reports_share_one_javascript_bundle_written_once(page: str, tmp_path: Path) -> None:
+    """Two reports reference the same bundle by a relative path; each is a fraction of Evidently's page."""
+    root = tmp_path / "reports"
+    one, two = root / "m" / "20240101T0000" / "drift.html", root / "m" / "20240108T0000" / "drift.html"
+    small_one, small_two = share_javascript(page, one, root), share_javascript(page, two, root)
+    [bundle] = list((root / ASSETS).iterdir())
+    assert f'<script src="../../{ASSETS}/{bundle.name}"></script>' in small_one
+    assert small_one == small_two
+    assert len(small_one) < len(page) / 2 and bundle.stat().st_size > 1_000_000
+
+
+def test_compressed_data_keeps_every_value_and_the_draw_call(page: str) -> None:
+    """The data leaves the page in gzip+base64 form, to be unpacked before the dashboard is drawn."""
+    import base64
+    import gzip
+    import re
+
+    packed = compress_data(page)
+    assert "var metric_" not in packed and "DecompressionStream" in packed
+    blob = re.search(r'atob\("([A-Za-z0-9+/=]+)"\)', packed)
+    assert blob is not None
+    data = gzip.decompress(base64.b64decode(blob.group(1))).decode()
+    assert data.startswith("var metric_") and data in page
+    assert packed.index("window.drawDashboard(") > packed.index("DecompressionStream")
+    assert len(page) - len(packed) > len(data) / 2  # the data shrinks to well under half

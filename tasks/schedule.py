@@ -82,3 +82,13 @@ def _matches(config: ModelConfig, local: datetime) -> bool:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def previous_ticks(config: ModelConfig, end: datetime, count: int) -> list[datetime]:
+    """The `count` scheduled times before `end` (not including it), oldest first, in UTC."""
+    ticks: list[datetime] = []
+    moment = _aware(end)
+    while len(ticks) < count:
+        moment = previous_tick(config, moment)
+        ticks.append(moment)
+    return ticks[::-1]

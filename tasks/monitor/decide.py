@@ -106,16 +106,16 @@ def _performance(drift: DriftSummary, config: ModelConfig) -> tuple[str | None, 
     return None, None
 
 
-def _persistence(history: Sequence[bool], persistence: PersistenceConfig) -> tuple[int, bool]:
+def _persistence(history: Sequence[bool | None], persistence: PersistenceConfig) -> tuple[int, bool]:
     """Breaches in the last `of_last` windows (this breaching one included), and whether they suffice."""
     previous = list(history)[max(0, len(history) - (persistence.of_last - 1)):]  # of_last=1 keeps none
-    count = sum(previous) + 1
+    count = sum(bool(flag) for flag in previous) + 1
     return count, count >= persistence.breaches
 
 
 @task(name="decide-verdict", cache_policy=NO_CACHE)
 def decide_verdict(*, config: ModelConfig, row_count: int, validation: ValidationSummary,
-                   drift: DriftSummary | None, history: Sequence[bool]) -> Verdict:
+                   drift: DriftSummary | None, history: Sequence[bool | None]) -> Verdict:
     """Decide one window's verdict.
 
     `history`: breach flags of this model's previous windows, most recent last (at least `of_last - 1` of

@@ -9,14 +9,17 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
+from tasks.schedule import previous_ticks
 from tasks.store import windows as store
 from tasks.store.windows import WindowRecord
 
 
 @task(name="read-history", cache_policy=NO_CACHE)
-def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> list[bool]:
-    """Breach flags of the windows before this one that the persistence rule looks at, oldest first."""
-    return store.breach_history(engine, config.name, window_end, config.policy.persistence.of_last - 1)
+def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> list[bool | None]:
+    """Breach flags of the scheduled windows before this one that the persistence rule looks at, oldest first;
+    None for a scheduled window without a usable record (persistence counts scheduled windows, not rows)."""
+    ticks = previous_ticks(config, window_end, config.policy.persistence.of_last - 1)
+    return store.breach_history(engine, config.name, ticks)
 
 
 @task(name="record-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)

@@ -77,16 +77,18 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
     }
 
 
-def breach_history(engine: sa.Engine, model: str, before: datetime, limit: int) -> list[bool]:
-    """Breach flags of the `limit` windows that ended before `before`, oldest first."""
-    if limit <= 0:
+def breach_history(engine: sa.Engine, model: str, window_ends: list[datetime]) -> list[bool | None]:
+    """Breach flags of the given scheduled windows, in their order; None where a window has no usable record
+    (never recorded, or it ended in an error)."""
+    if not window_ends:
         return []
-    query = (sa.select(monitor_runs.c.breach)
-             .where(monitor_runs.c.model == model, monitor_runs.c.window_end < utc_naive(before))
-             .order_by(monitor_runs.c.window_end.desc()).limit(limit))
+    keys = [utc_naive(end) for end in window_ends]
+    query = sa.select(monitor_runs.c.window_end, monitor_runs.c.breach, monitor_runs.c.status).where(
+        monitor_runs.c.model == model, monitor_runs.c.window_end.in_(keys))
     with engine.connect() as conn:
-        flags = [bool(row) for row in conn.execute(query).scalars()]
-    return flags[::-1]
+        found = {row.window_end: row for row in conn.execute(query)}
+    return [None if key not in found or found[key].status == "error" else bool(found[key].breach)
+            for key in keys]
 
 
 def window_runs(engine: sa.Engine, model: str, start: datetime | None = None,

@@ -45,16 +45,20 @@ def label(value: object) -> str | None:
     return str(value)
 
 
-def numeric_values(values: pd.Series | np.ndarray, name: str = "") -> tuple[np.ndarray, int]:
-    """The finite float64 values and how many were null or infinite (Evidently drops both)."""
+def float_array(values: pd.Series | np.ndarray, name: str = "") -> np.ndarray:
+    """float64 values, NaN where missing (no copy when already float64); DataError if not numeric."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     try:
         if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
-            array = series.to_numpy(dtype="float64", na_value=np.nan)
-        else:
-            array = np.asarray(series, dtype="float64")  # no copy when already float64
+            return series.to_numpy(dtype="float64", na_value=np.nan)
+        return np.asarray(series, dtype="float64")
     except (TypeError, ValueError):
         raise DataError(f"column {name or series.name!r} should be numeric but holds {series.dtype}") from None
+
+
+def numeric_values(values: pd.Series | np.ndarray, name: str = "") -> tuple[np.ndarray, int]:
+    """The finite float64 values and how many were null or infinite (Evidently drops both)."""
+    array = float_array(values, name)
     keep = np.isfinite(array)
     finite = array if keep.all() else array[keep]
     return finite, len(array) - len(finite)
@@ -156,49 +160,65 @@ def _sketch(ordered: np.ndarray, size: int) -> np.ndarray:
     return ordered[positions]
 
 
-def _sketch_error(ordered: np.ndarray, sketch: np.ndarray, std: float) -> SketchError:
+def _sketch_error(ordered: np.ndarray, starts: np.ndarray, sketch: np.ndarray, std: float) -> SketchError:
+    """Measure the sketch against the sorted reference it summarises (`starts`: first of each value)."""
     from tasks.monitor.scores_numeric import cdf_distances
 
     n, k = len(ordered), len(sketch)
-    right = np.searchsorted(ordered, ordered, "right") / n - np.searchsorted(sketch, ordered, "right") / k
-    left = np.searchsorted(ordered, ordered, "left") / n - np.searchsorted(sketch, ordered, "left") / k
-    distinct, counts = np.unique(ordered, return_counts=True)
+    distinct, counts = ordered[starts], np.diff(np.r_[starts, n])
+    below, upto = starts / n, (starts + counts) / n  # the reference CDF just before and at each value
+    left = below - np.searchsorted(sketch, distinct, "left") / k
+    right = upto - np.searchsorted(sketch, distinct, "right") / k
     wasserstein, energy = cdf_distances(distinct, counts.astype("float64"), sketch, np.full(k, n / k))
     return SketchError(ks=float(max(np.abs(right).max(), np.abs(left).max())),
                        wasserstein=wasserstein / max(std, 0.001), energy=energy)
 
 
 def profile_numeric(name: str, values: pd.Series | np.ndarray, *, exact_limit: int = EXACT_LIMIT,
-                    sketch_size: int = SKETCH_SIZE) -> NumericProfile:
-    """Profile one numeric reference column (raises DataError if it is not numeric)."""
-    finite, nulls = numeric_values(values, name)
+                    sketch_size: int = SKETCH_SIZE, nulls: int | None = None, ordered: bool = False) -> NumericProfile:
+    """Profile one numeric reference column (raises DataError if it is not numeric).
+
+    `ordered=True` says `values` are already sorted finite floats and `nulls` how many were left out (the
+    calibration removes chunks from a once-sorted reference this way instead of sorting it again).
+    """
+    if ordered:
+        finite, nulls = np.asarray(values, dtype="float64"), nulls or 0
+        ordered_values = finite
+    else:
+        finite, nulls = numeric_values(values, name)
+        ordered_values = np.sort(finite)
     if not len(finite):
         return NumericProfile(name, 0, nulls, np.nan, np.nan, np.nan, np.nan, 0, np.empty(0), np.empty(0, "int64"))
-    ordered = np.sort(finite)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    starts = np.flatnonzero(np.r_[True, ordered_values[1:] != ordered_values[:-1]])
     std = float(np.std(finite))
-    common = dict(name=name, rows=len(ordered), nulls=nulls, mean=float(np.mean(finite)), std=std,
-                  min=float(ordered[0]), max=float(ordered[-1]), distinct=len(starts))
+    common = dict(name=name, rows=len(ordered_values), nulls=nulls, mean=float(np.mean(finite)), std=std,
+                  min=float(ordered_values[0]), max=float(ordered_values[-1]), distinct=len(starts))
     if len(starts) <= exact_limit:
-        counts = np.diff(np.r_[starts, len(ordered)]).astype("int64")
-        return NumericProfile(**common, values=ordered[starts], counts=counts)  # type: ignore[arg-type]
-    sketch = _sketch(ordered, sketch_size)
+        counts = np.diff(np.r_[starts, len(ordered_values)]).astype("int64")
+        return NumericProfile(**common, values=ordered_values[starts], counts=counts)  # type: ignore[arg-type]
+    sketch = _sketch(ordered_values, sketch_size)
     return NumericProfile(**common, values=sketch, counts=None,  # type: ignore[arg-type]
-                          sketch_error=_sketch_error(ordered, sketch, std))
+                          sketch_error=_sketch_error(ordered_values, starts, sketch, std))
 
 
 def profile_categorical(name: str, values: pd.Series | np.ndarray) -> CategoricalProfile:
     """Profile one categorical reference column."""
     counts, nulls = category_counts(values)
-    ordered = sorted(counts)
-    return CategoricalProfile(name, sum(counts.values()), nulls, tuple(ordered),
+    return categorical_from_counts(name, counts, nulls)
+
+
+def categorical_from_counts(name: str, counts: Mapping[str, int], nulls: int) -> CategoricalProfile:
+    """A categorical profile from counts per category (categories with no rows are left out)."""
+    ordered = sorted(c for c, k in counts.items() if k > 0)
+    return CategoricalProfile(name, sum(counts[c] for c in ordered), nulls, tuple(ordered),
                               np.array([counts[c] for c in ordered], dtype="int64"))
 
 
-def profile_column(name: str, kind: Kind, values: pd.Series | np.ndarray, **sketch: int) -> ColumnProfile:
+def profile_column(name: str, kind: Kind, values: pd.Series | np.ndarray, *, exact_limit: int = EXACT_LIMIT,
+                   sketch_size: int = SKETCH_SIZE) -> ColumnProfile:
     """Profile one reference column as `kind` ('numeric' or 'categorical')."""
     if kind == "numeric":
-        return profile_numeric(name, values, **sketch)
+        return profile_numeric(name, values, exact_limit=exact_limit, sketch_size=sketch_size)
     return profile_categorical(name, values)
 
 

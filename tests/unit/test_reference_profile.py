@@ -12,6 +12,7 @@ from scipy import stats
 from tasks.errors import DataError
 from tasks.monitor.profile import NumericProfile, ReferenceProfile, build_profile, profile_numeric
 from tasks.monitor.scores import ColumnScore, score_column
+from tasks.monitor.scores_numeric import Pair, binned_shares
 
 rng = np.random.default_rng(7)
 
@@ -76,15 +77,16 @@ def test_a_numeric_reference_holding_text_is_a_data_error() -> None:
 
 
 def test_the_sketch_error_bound_holds_on_large_data() -> None:
-    """Above the exact limit a sketch of K quantiles is within 1/K of the reference's CDF, and the
-    Wasserstein, KS and energy scores of windows stay within the bounds the profile states."""
-    rows, size = 400_000, 2000
+    """Above the exact limit a sketch of K quantiles is within 1/K of the reference's CDF, the
+    Wasserstein, KS and energy scores of windows stay within the bounds the profile states, and each
+    histogram bin's reference share within twice the CDF bound."""
+    rows, size = 200_000, 2000
     reference = np.r_[np.zeros(rows // 2), rng.lognormal(0, 1, rows // 2)]  # heavy tie at 0 plus a long tail
     sketch = profile_numeric("precip", reference, exact_limit=10_000, sketch_size=size)
     assert not sketch.exact and sketch.sketch_error is not None
     assert sketch.sketch_error.ks <= 1 / size
     for shift in (0.0, 0.05, 0.5):
-        window = np.r_[np.zeros(40_000), rng.lognormal(shift, 1, 30_000)]
+        window = np.r_[np.zeros(20_000), rng.lognormal(shift, 1, 15_000)]
         for method, exact in (
                 ("wasserstein", stats.wasserstein_distance(reference, window) / np.std(reference)),
                 ("ed", stats.energy_distance(reference, window)),
@@ -92,3 +94,9 @@ def test_the_sketch_error_bound_holds_on_large_data() -> None:
             result = score_column(method, sketch, window, 0.1)
             assert isinstance(result, ColumnScore) and result.error is not None
             assert abs(result.score - exact) <= result.error + 1e-12, (method, shift)
+        # binned methods: every bin's reference share is within 2·ks of the exact share
+        full = profile_numeric("precip", reference)
+        ordered = np.sort(window)
+        approximate, _ = binned_shares(Pair(sketch, ordered), fill_zeroes=False)
+        exact_shares, _ = binned_shares(Pair(full, ordered), fill_zeroes=False)
+        assert np.abs(approximate - exact_shares).max() <= 2 * sketch.sketch_error.ks

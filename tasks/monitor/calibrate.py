@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tasks.config import ModelConfig
 from tasks.config.sections import CalibrationConfig
 from tasks.config.types import Span
 from tasks.monitor.profile import (
@@ -51,6 +52,23 @@ class Statistic:
     kind: Literal["numeric", "categorical"]
     method: str
     min_rows: int = 1  # chunks with fewer values of the column are skipped (the target's labelled rows)
+
+
+def statistics_for(config: ModelConfig, *, numeric_prediction: bool) -> list[Statistic]:
+    """What a model calibrates: each drift feature, the prediction and the target, with its pinned method.
+
+    Columns with a fixed threshold (their own `per_column` threshold or `drift.threshold`) are decided by
+    it and need no band. The target is scored on labelled rows only, so a chunk needs
+    `performance.min_labelled_rows` of them; it is numeric for regression models, categorical otherwise.
+    """
+    drift, cols = config.drift, config.columns
+    wanted: list[tuple[str, Literal["numeric", "categorical"], int]] = [
+        *((c, "numeric", 1) for c in cols.drift_numeric), *((c, "categorical", 1) for c in cols.drift_categorical),
+        (cols.prediction, "numeric" if numeric_prediction else "categorical", 1),
+        (cols.target.column, "numeric" if config.task == "regression" else "categorical",
+         config.performance.min_labelled_rows)]
+    return [Statistic(name, kind, drift.method_for(name, kind), rows) for name, kind, rows in wanted
+            if drift.fixed_threshold_for(name) is None]
 
 
 def band_level(band: str) -> float:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import DataError
+from tasks.monitor.scores_numeric import cdf_distances
 
 FORMAT = "driftflow.profile/1"
 EXACT_LIMIT = 100_000  # distinct values kept exactly per numeric column; above: a quantile sketch
@@ -162,8 +163,6 @@ def _sketch(ordered: np.ndarray, size: int) -> np.ndarray:
 
 def _sketch_error(ordered: np.ndarray, starts: np.ndarray, sketch: np.ndarray, std: float) -> SketchError:
     """Measure the sketch against the sorted reference it summarises (`starts`: first of each value)."""
-    from tasks.monitor.scores_numeric import cdf_distances
-
     n, k = len(ordered), len(sketch)
     distinct, counts = ordered[starts], np.diff(np.r_[starts, n])
     below, upto = starts / n, (starts + counts) / n  # the reference CDF just before and at each value

@@ -32,6 +32,7 @@ import pandas as pd
 from tasks.errors import ConfigError, DataError
 from tasks.monitor import scores_categorical as cat
 from tasks.monitor import scores_numeric as num
+from tasks.monitor import scores_rank as rank
 from tasks.monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile, category_counts, numeric_values
 
 Direction = Literal["higher", "lower"]  # which way a score moves when the column drifts
@@ -64,13 +65,13 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("kl_div", "higher", True, numeric=num.kl_div, categorical=cat.kl_div),
     Method("jensenshannon", "higher", True, numeric=num.jensenshannon, categorical=cat.jensenshannon),
     Method("hellinger", "higher", True, numeric=num.hellinger, categorical=cat.hellinger),
-    Method("anderson", "lower", False, numeric=num.anderson),
-    Method("cramer_von_mises", "lower", True, numeric=num.cramer_von_mises, min_rows=2),
-    Method("mannw", "lower", False, numeric=num.mann_whitney),
+    Method("anderson", "lower", False, numeric=rank.anderson),
+    Method("cramer_von_mises", "lower", True, numeric=rank.cramer_von_mises, min_rows=2),
+    Method("mannw", "lower", False, numeric=rank.mann_whitney),
     Method("ed", "higher", False, numeric=num.energy),
-    Method("es", "lower", False, numeric=num.epps_singleton, min_rows=5),
+    Method("es", "lower", False, numeric=rank.epps_singleton, min_rows=5),
     Method("t_test", "lower", False, numeric=num.t_test, min_rows=2),
-    Method("emperical_mmd", "lower", False, numeric=num.mmd, min_rows=2),
+    Method("emperical_mmd", "lower", False, numeric=rank.mmd, min_rows=2),
     Method("chisquare", "lower", False, categorical=cat.chisquare),
     Method("z", "lower", False, categorical=cat.z_test),
     Method("TVD", "lower", False, categorical=cat.tvd),
@@ -151,7 +152,7 @@ def _score_numeric(chosen: Method, profile: NumericProfile, values: pd.Series | 
         return CannotScore(name, chosen.name, "too_few_values",
                            f"{chosen.name} needs at least {chosen.min_rows} values; this window has {len(finite)}")
     pair = num.Pair(profile, np.sort(finite))
-    if chosen.name == "es" and num.pooled_iqr(pair) == 0:
+    if chosen.name == "es" and rank.pooled_iqr(pair) == 0:
         return CannotScore(name, chosen.name, "method_precondition",
                            "es needs spread: the interquartile range of reference and window together is 0")
     assert chosen.numeric is not None

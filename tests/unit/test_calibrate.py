@@ -10,9 +10,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from tasks.config import load_model_config
 from tasks.config.sections import CalibrationConfig
 from tasks.config.types import parse_span
-from tasks.monitor.calibrate import Calibration, Statistic, calibrate, fit_band, row_chunks, time_chunks
+from tasks.monitor.calibrate import (
+    Calibration,
+    Statistic,
+    calibrate,
+    fit_band,
+    row_chunks,
+    statistics_for,
+    time_chunks,
+)
 from tasks.monitor.profile import ReferenceProfile, build_profile, profile_column
 from tasks.monitor.scores import ColumnScore, score_column
 
@@ -156,3 +165,16 @@ def test_rows_chunks_and_serialisation_with_the_profile(reference: pd.DataFrame)
     restored = Calibration.from_dict(ReferenceProfile.from_bytes(profile.to_bytes()).calibration or {})
     assert restored == calibration
     assert restored["b"].tail_probability(0.001) == calibration["b"].tail_probability(0.001)
+
+
+def test_a_model_calibrates_every_column_without_a_fixed_threshold() -> None:
+    """The demo model's weather columns and prediction keep their fixed thresholds; with the model-wide
+    threshold removed, the other features and the target get bands, the target
+    with the model's minimum of labelled rows per chunk."""
+    shipped = load_model_config("flights-delay")
+    calibrated = shipped.model_copy(update={"drift": shipped.drift.model_copy(update={"threshold": None})})
+    statistics = {s.column: s for s in statistics_for(calibrated, numeric_prediction=True)}
+    assert set(statistics) == {"distance", "dep_hour", "carrier", "origin", "dest", "arrived_late"}
+    assert statistics["carrier"] == Statistic("carrier", "categorical", "jensenshannon")
+    assert statistics["arrived_late"] == Statistic("arrived_late", "categorical", "jensenshannon", 500)
+    assert statistics_for(shipped, numeric_prediction=True) == []  # drift.threshold fixes every column

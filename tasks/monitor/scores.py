@@ -148,9 +148,10 @@ def _score_numeric(chosen: Method, profile: NumericProfile, values: pd.Series | 
         return CannotScore(name, chosen.name, "not_numeric", str(exc))
     if not len(finite):
         return CannotScore(name, chosen.name, "no_window_values", "no values in this window (all null)")
-    if len(finite) < chosen.min_rows:
-        return CannotScore(name, chosen.name, "too_few_values",
-                           f"{chosen.name} needs at least {chosen.min_rows} values; this window has {len(finite)}")
+    for side, count in (("this window", len(finite)), ("the reference", profile.rows)):
+        if count < chosen.min_rows:
+            return CannotScore(name, chosen.name, "too_few_values",
+                               f"{chosen.name} needs at least {chosen.min_rows} values; {side} has {count}")
     pair = num.Pair(profile, np.sort(finite))
     if chosen.name == "es" and rank.pooled_iqr(pair) == 0:
         return CannotScore(name, chosen.name, "method_precondition",

@@ -56,12 +56,15 @@ def test_text_in_a_numeric_window_column_is_a_typed_answer() -> None:
 
 
 def test_method_preconditions_are_typed_answers() -> None:
-    """fisher_exact needs two categories; es needs a spread where Evidently raises; tests needing two
-    window values say so."""
+    """fisher_exact needs two categories; es needs a spread where Evidently raises; tests needing a few
+    values on either side say so."""
     assert cannot(score_column("fisher_exact", CATEGORIES, ["UA", "DL"], 0.05)).reason == "method_precondition"
     zeros = profile_numeric("precip", np.r_[np.zeros(900), rng.exponential(1, 100)])
     assert "interquartile range" in cannot(score_column("es", zeros, np.zeros(300), 0.05)).message
     assert cannot(score_column("t_test", VARIED, [21.0], 0.05)).reason == "too_few_values"
+    tiny = profile_numeric("temp", [20.0, 21.0, 22.0])
+    assert cannot(score_column("es", tiny, VARIED.values, 0.05)).message == \
+        "es needs at least 5 values; the reference has 3"
 
 
 def test_a_method_of_the_wrong_kind_is_a_configuration_error() -> None:

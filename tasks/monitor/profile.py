@@ -57,12 +57,14 @@ def float_array(values: pd.Series | np.ndarray, name: str = "") -> np.ndarray:
         raise DataError(f"column {name or series.name!r} should be numeric but holds {series.dtype}") from None
 
 
-def numeric_values(values: pd.Series | np.ndarray, name: str = "") -> tuple[np.ndarray, int]:
-    """The finite float64 values and how many were null or infinite (Evidently drops both)."""
-    array = float_array(values, name)
-    keep = np.isfinite(array)
-    finite = array if keep.all() else array[keep]
-    return finite, len(array) - len(finite)
+def sorted_values(values: pd.Series | np.ndarray, name: str = "") -> tuple[np.ndarray, int]:
+    """The finite values, sorted, and how many were null or infinite (Evidently drops both).
+
+    One sort of a copy: -inf sorts first, +inf and NaN last, so the finite values are one slice.
+    """
+    ordered = np.sort(float_array(values, name))
+    low, high = np.searchsorted(ordered, -np.inf, "right"), np.searchsorted(ordered, np.inf, "left")
+    return ordered[low:high], int(len(ordered) - (high - low))
 
 
 def category_counts(values: pd.Series | np.ndarray) -> tuple[dict[str, int], int]:
@@ -181,11 +183,10 @@ def profile_numeric(name: str, values: pd.Series | np.ndarray, *, exact_limit: i
     calibration removes chunks from a once-sorted reference this way instead of sorting it again).
     """
     if ordered:
-        finite, nulls = np.asarray(values, dtype="float64"), nulls or 0
-        ordered_values = finite
+        ordered_values, nulls = np.asarray(values, dtype="float64"), nulls or 0
     else:
-        finite, nulls = numeric_values(values, name)
-        ordered_values = np.sort(finite)
+        ordered_values, nulls = sorted_values(values, name)
+    finite = ordered_values
     if not len(finite):
         return NumericProfile(name, 0, nulls, np.nan, np.nan, np.nan, np.nan, 0, np.empty(0), np.empty(0, "int64"))
     starts = np.flatnonzero(np.r_[True, ordered_values[1:] != ordered_values[:-1]])

@@ -33,7 +33,7 @@ from tasks.errors import ConfigError, DataError
 from tasks.monitor import scores_categorical as cat
 from tasks.monitor import scores_numeric as num
 from tasks.monitor import scores_rank as rank
-from tasks.monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile, category_counts, numeric_values
+from tasks.monitor.profile import CategoricalProfile, ColumnProfile, NumericProfile, category_counts, sorted_values
 
 Direction = Literal["higher", "lower"]  # which way a score moves when the column drifts
 Reason = Literal["no_window_values", "no_reference_values", "constant_reference", "not_numeric",
@@ -143,7 +143,7 @@ def _score_numeric(chosen: Method, profile: NumericProfile, values: pd.Series | 
                    threshold: float) -> ColumnScore | CannotScore:
     name = profile.name
     try:
-        finite, _ = numeric_values(values, name)
+        finite, _ = sorted_values(values, name)
     except DataError as exc:
         return CannotScore(name, chosen.name, "not_numeric", str(exc))
     if not len(finite):
@@ -152,7 +152,7 @@ def _score_numeric(chosen: Method, profile: NumericProfile, values: pd.Series | 
         if count < chosen.min_rows:
             return CannotScore(name, chosen.name, "too_few_values",
                                f"{chosen.name} needs at least {chosen.min_rows} values; {side} has {count}")
-    pair = num.Pair(profile, np.sort(finite))
+    pair = num.Pair(profile, finite)
     if chosen.name == "es" and rank.pooled_iqr(pair) == 0:
         return CannotScore(name, chosen.name, "method_precondition",
                            "es needs spread: the interquartile range of reference and window together is 0")

@@ -282,6 +282,8 @@ def calibrate(reference: pd.DataFrame, statistics: Sequence[Statistic], config: 
     chunking, labels, positions = _chunk_rows(reference, config, timestamp, window, window_rows, start, end)
     scores: dict[str, list[float]] = {s.column: [] for s in statistics}
     for stat in statistics:
+        if stat.column not in reference:
+            continue  # no chunk scores: the band says so
         column = reference[stat.column]
         without = _leave_out(stat, column, **sketch)
         for rows in positions:

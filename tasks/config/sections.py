@@ -23,7 +23,7 @@ from tasks.config.types import (
 )
 
 NUMERIC_METHODS = ("wasserstein", "ks", "psi", "kl_div", "jensenshannon", "anderson", "cramer_von_mises",
-                   "mannw", "ed", "es", "t_test", "emperical_mmd", "hellinger")
+                   "mannw", "ed", "es", "t_test", "empirical_mmd", "hellinger")
 CATEGORICAL_METHODS = ("jensenshannon", "chisquare", "z", "psi", "kl_div", "TVD", "fisher_exact", "g_test",
                        "hellinger")
 METRICS = {

@@ -13,7 +13,7 @@ import pandas as pd
 
 from tasks.monitor.profile import label
 
-EVIDENTLY_NAMES = {"emperical_mmd": "empirical_mmd"}  # the config's spelling → Evidently's registered name
+EVIDENTLY_NAMES: dict[str, str] = {}  # the config spells every method as Evidently registers it
 
 
 def plain(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> pd.DataFrame:

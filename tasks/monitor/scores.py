@@ -71,15 +71,15 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("ed", "higher", False, numeric=num.energy),
     Method("es", "lower", False, numeric=rank.epps_singleton, min_rows=5),
     Method("t_test", "lower", False, numeric=num.t_test, min_rows=2),
-    Method("emperical_mmd", "lower", False, numeric=rank.mmd, min_rows=2),
+    Method("empirical_mmd", "lower", False, numeric=rank.mmd, min_rows=2),
     Method("chisquare", "lower", False, categorical=cat.chisquare),
     Method("z", "lower", False, categorical=cat.z_test),
     Method("TVD", "lower", False, categorical=cat.tvd),
     Method("fisher_exact", "lower", False, categorical=cat.fisher_exact),
     Method("g_test", "lower", False, categorical=cat.g_test),
 )}
-ALIASES = {"empirical_mmd": "emperical_mmd"}  # Evidently's registered name → the config's spelling
-APPROXIMATE = frozenset({"emperical_mmd", "TVD"})  # permutation tests: Monte-Carlo agreement only
+ALIASES = {"emperical_mmd": "empirical_mmd"}  # an old misspelling → the name Evidently registers
+APPROXIMATE = frozenset({"empirical_mmd", "TVD"})  # permutation tests: Monte-Carlo agreement only
 BOUNDED_BY_SKETCH = {"wasserstein", "ks", "ed", "t_test"}
 
 

@@ -17,7 +17,7 @@ from tasks.monitor.profile import build_profile
 from tasks.monitor.scores import METHODS, ColumnScore, score_column
 from tests.evidently_oracle import evidently_scores
 
-MONTE_CARLO = {"TVD", "emperical_mmd"}  # permutation p-values; checked separately on small samples
+MONTE_CARLO = {"TVD", "empirical_mmd"}  # permutation p-values; checked separately on small samples
 SIZE_BOUND = {"fisher_exact", "g_test"}  # Evidently runs these only on samples of equal size
 THRESHOLD = {"higher": 0.1, "lower": 0.05}
 
@@ -122,12 +122,12 @@ def test_permutation_tests_agree_with_evidently_within_monte_carlo_noise() -> No
     """TVD and empirical MMD are permutation p-values: within ±0.05 of Evidently's, same decision."""
     reference, current = synthetic(300, 4, False), synthetic(200, 5, True)
     columns = [("steady_category", "categorical", "TVD", 0.05), ("mix_change", "categorical", "TVD", 0.05),
-               ("steady", "numeric", "emperical_mmd", 0.05), ("mean_shift", "numeric", "emperical_mmd", 0.05)]
+               ("steady", "numeric", "empirical_mmd", 0.05), ("mean_shift", "numeric", "empirical_mmd", 0.05)]
     oracle = evidently_scores(reference, current, columns)
     profile = build_profile(reference, ["steady", "mean_shift"], ["steady_category", "mix_change"])
     for column, _, method, threshold in columns:
         result = score_column(method, profile[column], current[column], threshold)
         assert isinstance(result, ColumnScore) and not result.exact
         expected, drifted = oracle[(column, method)]
-        assert abs(result.score - expected) <= 0.05 + 0.1 * (method == "emperical_mmd"), (column, method)
+        assert abs(result.score - expected) <= 0.05 + 0.1 * (method == "empirical_mmd"), (column, method)
         assert result.drifted == drifted, (column, method, result.score, expected)

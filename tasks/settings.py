@@ -6,7 +6,9 @@ Everything that differs between a laptop and production is read here, from envir
 |---|---|
 | DRIFTFLOW_HOME | `.driftflow/` in the project folder: the SQLite files, artifacts and Prefect home |
 | DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (any SQLAlchemy URL) |
+| DRIFTFLOW_WAREHOUSE_URL_BLOCK | unset; set: the URL comes from this Prefect block (`name`: a Secret, or `type/name`) |
 | DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
+| DRIFTFLOW_STORE_URL_BLOCK | unset; set: the store's URL comes from this Prefect block, like the warehouse's |
 | DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts`: a folder or an fsspec URL (`s3://bucket/prefix`, `gs://…`, `az://…`) |
 | DRIFTFLOW_S3_ENDPOINT_URL | unset: AWS; set: an S3-compatible server (MinIO, …) for `s3://` artifacts |
 | DRIFTFLOW_PROJECT_DIR | the checkout: where `deployments/models/` and `expectations/` live |
@@ -41,12 +43,22 @@ def _sqlite_default() -> str:
     return f"sqlite:///{home() / 'warehouse.db'}"
 
 
+def _connection_url(variable: str) -> str | None:
+    """`<variable>_BLOCK` (a Prefect block holding the URL) wins over `<variable>` (the URL itself)."""
+    block = os.environ.get(f"{variable}_BLOCK")
+    if block:
+        from tasks.ops.secrets import block_url
+
+        return block_url(block, f"{variable}_BLOCK")
+    return os.environ.get(variable) or None
+
+
 def warehouse_url() -> str:
-    return os.environ.get("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
 
 
 def store_url() -> str:
-    return os.environ.get("DRIFTFLOW_STORE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_STORE_URL") or _sqlite_default()
 
 
 def artifacts_root() -> str:

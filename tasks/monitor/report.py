@@ -9,9 +9,9 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks import artifacts
 from tasks.config import ModelConfig
 from tasks.results import DriftSummary, Verdict, Window
-from tasks import artifacts
 from tasks.settings import reports_url
 
 

@@ -52,7 +52,7 @@ def test_exists_and_delete(root: str) -> None:
     assert artifacts.delete("models/m1/v3.joblib") is True
     assert not artifacts.exists("models/m1/v3.joblib")
     assert artifacts.delete("models/m1/v3.joblib") is False
-    with pytest.raises(FileNotFoundError, match="v3.joblib"):
+    with pytest.raises(FileNotFoundError, match=r"v3\.joblib"):
         artifacts.read_bytes("models/m1/v3.joblib")
 
 

@@ -146,7 +146,7 @@ def open_artifact(key: str, mode: str = "rb") -> IO[Any]:
     target = url_for(key)
     if "w" in mode and is_local():
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    return _call("open", key, lambda: fs.open(target, mode))  # type: ignore[no-any-return]
+    return _call("open", key, lambda: fs.open(target, mode))
 
 
 def exists(key: str) -> bool:

@@ -6,10 +6,10 @@ Everything that differs between a laptop and production is read here, from envir
 |---|---|
 | DRIFTFLOW_HOME | `.driftflow/` in the project folder: the SQLite files, artifacts and Prefect home |
 | DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (any SQLAlchemy URL) |
-| DRIFTFLOW_WAREHOUSE_URL_BLOCK | unset; set: the URL comes from this Prefect block (`name`: a Secret, or `type/name`) |
+| DRIFTFLOW_WAREHOUSE_URL_BLOCK | set: the URL comes from this Prefect block (`name`: a Secret; or `type/name`) |
 | DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
 | DRIFTFLOW_STORE_URL_BLOCK | unset; set: the store's URL comes from this Prefect block, like the warehouse's |
-| DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts`: a folder or an fsspec URL (`s3://bucket/prefix`, `gs://…`, `az://…`) |
+| DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts`; a folder or an fsspec URL: `s3://bucket/prefix`, `gs://`, `az://` |
 | DRIFTFLOW_S3_ENDPOINT_URL | unset: AWS; set: an S3-compatible server (MinIO, …) for `s3://` artifacts |
 | DRIFTFLOW_PROJECT_DIR | the checkout: where `deployments/models/` and `expectations/` live |
 | DRIFTFLOW_REPORTS_URL | unset: report links point at local files; set: links are made under this URL |

@@ -79,9 +79,11 @@ def monitor_runs_of(model: str, limit: int = 50) -> tuple[list[MonitorRun] | Non
                 sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=limit)
     except (httpx.HTTPError, OSError, RuntimeError):
         return None, None
-    return [MonitorRun(name=r.name, expected_start=as_utc(r.expected_start_time or r.created or datetime.now(UTC)),
+    return [MonitorRun(name=r.name,
+                       expected_start=as_utc(r.expected_start_time or r.created or datetime.now(UTC)),
                        state_type=r.state.type.value if r.state else "SCHEDULED",
-                       state_name=(r.state.name or "") if r.state else "", end=as_utc(r.end_time) if r.end_time else None,
+                       state_name=(r.state.name or "") if r.state else "",
+                       end=as_utc(r.end_time) if r.end_time else None,
                        message=r.state.message if r.state else None) for r in runs], \
         as_utc(deployment.created) if deployment.created else None
 

@@ -26,3 +26,13 @@ def set_up_operations(configs: list[ModelConfig], monitor_ids: dict[str, UUID],
         desired += health_automations(config, monitor_ids[config.name], finished,
                                       operations.channels_for("health", config.name), block_ids)
     return apply_automations(desired)
+
+
+def deployed_monitors() -> dict[str, UUID]:
+    """The ids of the `monitor/<model>` deployments on the server, by model."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        found = client.read_deployments(flow_filter=FlowFilter(name=FlowFilterName(any_=["monitor"])))
+    return {d.name: d.id for d in found}

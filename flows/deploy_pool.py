@@ -25,10 +25,12 @@ def ensure_pool(name: str) -> None:
         client.create_work_pool(WorkPoolCreate(name=name, type="process"))
 
 
-def deploy_to_pool(work_pool: str, *, source: str | None = None) -> tuple[list[str], dict[str, list[str]]]:
+def deploy_to_pool(work_pool: str, *, source: str | None = None,
+                   image: str | None = None) -> tuple[list[str], dict[str, list[str]]]:
     """Register every model's monitor and retrain deployments and the project's health and prune ones on the
     pool, with code loaded from `source` (default: this checkout; in a container image, its project folder),
-    then the automations that watch them. Returns the deployment names and what happened to the automations."""
+    then the automations that watch them. `image` (a Kubernetes or Docker pool) is the job variable the runs
+    start from. Returns the deployment names and what happened to the automations."""
     ensure_pool(work_pool)
     specs: list[Spec] = [s for model in list_models() for s in deployment_specs(load_model_config(model))]
     specs += project_specs(load_operations())
@@ -39,7 +41,8 @@ def deploy_to_pool(work_pool: str, *, source: str | None = None) -> tuple[list[s
         remote = cast(Flow[Any, Any], flow.from_source(source=source or str(project_dir()),
                                                       entrypoint=f"{module}:{flow.fn.__name__}"))
         deployment_id = cast(UUID, remote.deploy(work_pool_name=work_pool, build=False, push=False,
-                                                 print_next_steps=False, **spec))
+                                                 print_next_steps=False,
+                                                 job_variables={"image": image} if image else None, **spec))
         names.append(f"{flow.name}/{spec['name']}")
         if flow.name == monitor.name:
             monitor_ids[spec["name"]] = deployment_id

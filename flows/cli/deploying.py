@@ -20,14 +20,16 @@ def print_automations(done: dict[str, list[str]]) -> None:
 def deploy(work_pool: Annotated[str, typer.Option(help="Work pool to run on (created as a process pool if "
                                                        "missing)")] = "driftflow",
            source: Annotated[str | None, typer.Option(help="Where workers find the code (default: this "
-                                                           "checkout; in the container image: /app)")] = None) -> None:
+                                                           "checkout; in the container image: /app)")] = None,
+           image: Annotated[str | None, typer.Option(help="Container image of the runs (Kubernetes/Docker "
+                                                          "pools)")] = None) -> None:
     """Register monitor/<model> and retrain/<model> for every model and the project's health and prune, on a work
     pool, with the automations that watch them and the notifications of deployments/operations.yaml."""
     configure_prefect()
     from flows.deploy_pool import deploy_to_pool
 
     try:
-        names, automations = deploy_to_pool(work_pool, source=source)
+        names, automations = deploy_to_pool(work_pool, source=source, image=image)
     except known_errors() as exc:
         fail(str(exc))
     for name in names:

@@ -30,7 +30,7 @@ FINISHED_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "TimedOut")
 FAILED_STATES = ("Failed", "Crashed", "TimedOut")
 STALE_REPEAT = timedelta(days=1)
 
-LATE_BODY = """The monitor run {{ event.resource.name }} of {model} did not finish within {grace} of being due.
+LATE_BODY = """The monitor run {{{{ event.resource.name }}}} of {model} did not finish within {grace} of being due.
 Is a worker running for its work pool? Run: {{{{ flow_run|ui_url }}}}
 """
 FAILING_BODY = """{failures} monitor runs of {model} failed or crashed within {within}.
@@ -95,7 +95,7 @@ def health_automations(config: ModelConfig, monitor_deployment_id: UUID, finishe
 
 
 def _comparable(automation: Any) -> dict[str, Any]:
-    return automation.model_dump(mode="json", include={"name", "description", "enabled", "tags", "trigger",
+    return automation.model_dump(include={"name", "description", "enabled", "tags", "trigger",
                                                        "actions", "actions_on_trigger", "actions_on_resolve"})
 
 

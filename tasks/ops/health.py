@@ -88,6 +88,11 @@ def failure_streak(runs: list[MonitorRun]) -> int:
     return streak
 
 
+def late_runs(runs: list[MonitorRun], due_before: datetime) -> list[MonitorRun]:
+    """Runs that should have finished by now (due before `due_before`) but have not: no worker, or hanging."""
+    return [r for r in runs if r.state_type in UNFINISHED and r.expected_start < due_before]
+
+
 def max_data_age(config: ModelConfig, due_end: datetime) -> timedelta:
     """`health.max_data_age`, or the length of the window ending at `due_end`."""
     return config.health.max_data_age or (due_end - window_start(config, due_end))
@@ -106,6 +111,10 @@ def assess_health(config: ModelConfig, inputs: HealthInputs) -> HealthReport:
         late_by = now - due
         problems.append(f"late: the window ending {due:%Y-%m-%d %H:%M} UTC is not recorded "
                         f"{_words(late_by)} after it was due (grace {health.grace})")
+    for stuck in late_runs(inputs.runs or [], now - health.grace):
+        late_by = max(late_by or timedelta(0), now - stuck.expected_start)
+        problems.append(f"late: run {stuck.name} due {stuck.expected_start:%Y-%m-%d %H:%M:%S} UTC is still "
+                        f"{stuck.state_name or stuck.state_type} {_words(now - stuck.expected_start)} later")
     streak = None if inputs.runs is None else failure_streak(inputs.runs)
     if streak is not None and streak >= health.failures:
         last = next(r for r in inputs.runs or [] if r.state_type in FAILED)

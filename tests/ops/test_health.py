@@ -121,3 +121,16 @@ def test_open_retrain_requests_are_reported(config: ModelConfig) -> None:
     pending = [{"key": "flights-delay/2026-11-23T06:00", "status": "running"}]
     report = assess_health(config, healthy_inputs(MONDAY + timedelta(hours=3), open_requests=pending))
     assert report.healthy and report.as_dict()["open_retrain_requests"] == pending
+
+
+def test_a_run_not_finished_past_the_grace_is_late(config: ModelConfig) -> None:
+    """A run Prefect marked Late (no worker took it) two hours ago is named, with how late it is."""
+    stuck = MonitorRun(name="flights-delay 2026-11-23T06:00", expected_start=MONDAY, state_type="SCHEDULED",
+                       state_name="Late")
+    report = assess_health(config, healthy_inputs(MONDAY + timedelta(hours=2), runs=[stuck, run("COMPLETED", 168)]))
+    assert report.late_by == timedelta(hours=2)
+    assert report.problems == ["late: run flights-delay 2026-11-23T06:00 due 2026-11-23 06:00:00 UTC is still Late "
+                               "2h 0m later"]
+    early = assess_health(config, healthy_inputs(MONDAY + timedelta(minutes=20), runs=[stuck],
+                                                 recorded_ends=frozenset({MONDAY - timedelta(days=7)})))
+    assert early.problems == []

@@ -70,7 +70,7 @@ def test_the_champion_the_rollback_target_and_recently_retired_models_keep_their
 
 def test_superseded_references_go_unless_active_fixed_used_or_the_rollback_targets() -> None:
     """v5 is active, v4 was used by a window inside the retention (and is the rollback target's), the fixed
-    reference is configured; v1–v3 and v2's profile go."""
+    reference is configured; v1, v2, v3 and v2's profile go."""
     assert sorted(targets("reference")) == ["profiles/m/v2.json", "references/m/v1.parquet",
                                             "references/m/v2.parquet", "references/m/v3.parquet"]
 

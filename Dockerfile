@@ -4,8 +4,8 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION=0.13.9
-# uv from PyPI (no other registry needed); --no-cache keeps the layer small
-RUN python3 -m pip install --no-cache-dir "uv==${UV_VERSION}"
+# uv from PyPI (no other registry needed); the flag lets pip install into a distribution's own Python too
+RUN python3 -m pip install --no-cache-dir --break-system-packages "uv==${UV_VERSION}"
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
 # Dependencies first (cached while only the code changes), from the lock, without the dev group;

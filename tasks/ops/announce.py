@@ -34,11 +34,19 @@ def _report_location(summary: dict[str, Any]) -> str | None:
         return None
 
 
+def run_url() -> str | None:
+    """The UI page of the current flow run, as Prefect's own "View at" line names it."""
+    from prefect.utilities.urls import url_for
+
+    run_id = runtime.flow_run.id
+    return url_for("flow-run", obj_id=run_id) if run_id else None
+
+
 @task(name="announce-window", cache_policy=NO_CACHE)
 def announce_window(summary: dict[str, Any]) -> None:
     """`driftflow.window.recorded` for every window (its verdict a resource label), and
     `driftflow.drift.detected` on a drift verdict, with or without actions (retraining)."""
-    payload = window_payload(summary, runtime.flow_run.ui_url, _report_location(summary))
+    payload = window_payload(summary, run_url(), _report_location(summary))
     model = summary["model"]
     emit_event(event="driftflow.window.recorded", payload=payload,
                resource=model_resource(model, **{"driftflow.verdict": summary["verdict"]}))

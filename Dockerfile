@@ -20,8 +20,8 @@ COPY expectations ./expectations
 RUN uv sync --frozen --no-dev ${EXTRAS}
 
 FROM ${PYTHON_IMAGE}
-RUN groupadd --system --gid 10001 driftflow \
-    && useradd --system --uid 10001 --gid driftflow --home-dir /home/driftflow --create-home driftflow
+RUN groupadd --gid 10001 driftflow \
+    && useradd --uid 10001 --gid driftflow --home-dir /home/driftflow --create-home --no-log-init driftflow
 COPY --from=build --chown=root:root /app /app
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

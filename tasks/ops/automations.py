@@ -31,11 +31,11 @@ FAILED_STATES = ("Failed", "Crashed", "TimedOut")
 STALE_REPEAT = timedelta(days=1)
 
 LATE_BODY = """The monitor run {{{{ event.resource.name }}}} of {model} did not finish within {grace} of being due.
-Is a worker running for its work pool? Run: {{{{ flow_run|ui_url }}}}
+Is a worker running for its work pool? Run: {{{{ flow_run|ui_url }}}} ({{{{ event.resource.id }}}})
 """
 FAILING_BODY = """{failures} monitor runs of {model} failed or crashed within {within}.
 Last: {{{{ event.resource.name }}}}: {{{{ event.resource['prefect.state-message'] }}}}
-Run: {{{{ flow_run|ui_url }}}}
+Run: {{{{ flow_run|ui_url }}}} ({{{{ event.resource.id }}}})
 """
 STALE_BODY = """The newest row of {model}'s source is from {{{{ event.payload.data.newest_row }}}}, older than
 {{{{ event.payload.data.max_age }}}} allowed. Has the data stopped arriving?

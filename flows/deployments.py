@@ -79,5 +79,5 @@ def set_up_automations(monitor_ids: dict[str, UUID]) -> dict[str, list[str]]:
 
 def prepare_serving(deployments: list[RunnerDeployment]) -> dict[str, list[str]]:
     """Before `serve`: apply the deployments (for their ids) and set up the automations that watch them."""
-    ids = {d.name: cast(UUID, d.apply()) for d in deployments}
-    return set_up_automations({d.name: ids[d.name] for d in deployments if d.flow_name == monitor.name})
+    ids = {(d.flow_name, d.name): cast(UUID, d.apply()) for d in deployments}
+    return set_up_automations({name: ids[(flow, name)] for flow, name in ids if flow == monitor.name})

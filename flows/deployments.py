@@ -1,20 +1,30 @@
-"""Prefect deployments of each monitored model: `monitor/<model>` on its cron, `retrain/<model>` one at a time."""
+"""Prefect deployments: per model `monitor/<model>` on its cron and `retrain/<model>` one at a time; for the
+project `health/driftflow` and `prune/driftflow` on the schedules of `deployments/operations.yaml`; and the
+automations and notification blocks that go with them."""
 
 from __future__ import annotations
 
 from typing import Any, cast
+from uuid import UUID
 
 from prefect import Flow
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.monitor import monitor
+from flows.health import health
+from flows.monitor import STATE_NAMES, monitor
+from flows.prune import prune
 from flows.retrain import retrain
 from tasks.config import ModelConfig, list_models, load_model_config
+from tasks.ops.config import OperationsConfig, load_operations
+from tasks.ops.setup import set_up_operations
+
+PROJECT = "driftflow"  # the deployment name of the project-wide flows: health/driftflow, prune/driftflow
+Spec = tuple[Flow[Any, Any], dict[str, Any]]
 
 
-def deployment_specs(config: ModelConfig, *, paused: bool = False) -> list[tuple[Flow[Any, Any], dict[str, Any]]]:
+def deployment_specs(config: ModelConfig, *, paused: bool = False) -> list[Spec]:
     """Each flow of a model with the settings of its deployment (shared by `serve` and `deploy`)."""
     tags = ["driftflow", f"model:{config.name}"]
     return [
@@ -28,6 +38,20 @@ def deployment_specs(config: ModelConfig, *, paused: bool = False) -> list[tuple
     ]
 
 
+def project_specs(operations: OperationsConfig, *, paused: bool = False) -> list[Spec]:
+    """The health check and the retention run of the whole project."""
+    tags = ["driftflow"]
+    retention = operations.retention
+    return [
+        (health, {"name": PROJECT, "tags": tags, "paused": paused, "schedules": [Cron(operations.health.cron)],
+                  "description": "Check every model's monitor and data; emit driftflow.health"}),
+        (prune, {"name": PROJECT, "tags": tags, "paused": paused, "schedules": [Cron(retention.cron)],
+                 "parameters": {"older_than": f"{int(retention.older_than.total_seconds())}s",
+                                "flow_runs": retention.flow_runs},
+                 "description": f"Remove artifacts and flow runs older than {retention.older_than}"}),
+    ]
+
+
 def model_deployments(config: ModelConfig, *, paused: bool = False) -> list[RunnerDeployment]:
     """The two deployments of one monitored model, for `serve` or `apply`."""
     specs = deployment_specs(config, paused=paused)
@@ -35,7 +59,9 @@ def model_deployments(config: ModelConfig, *, paused: bool = False) -> list[Runn
 
 
 def all_deployments() -> list[RunnerDeployment]:
-    return [d for name in list_models() for d in model_deployments(load_model_config(name))]
+    """Every model's deployments and the project's health and prune deployments."""
+    project = [cast(RunnerDeployment, flow.to_deployment(**spec)) for flow, spec in project_specs(load_operations())]
+    return [d for name in list_models() for d in model_deployments(load_model_config(name))] + project
 
 
 def register(deployments: list[RunnerDeployment]) -> list[str]:
@@ -43,3 +69,15 @@ def register(deployments: list[RunnerDeployment]) -> list[str]:
     for deployment in deployments:
         deployment.apply()
     return [f"{d.flow_name}/{d.name}" for d in deployments]
+
+
+def set_up_automations(monitor_ids: dict[str, UUID]) -> dict[str, list[str]]:
+    """Notification blocks and automations for the models whose monitor deployments are `monitor_ids`."""
+    configs = [load_model_config(name) for name in list_models()]
+    return set_up_operations([c for c in configs if c.name in monitor_ids], monitor_ids, list(STATE_NAMES.values()))
+
+
+def prepare_serving(deployments: list[RunnerDeployment]) -> dict[str, list[str]]:
+    """Before `serve`: apply the deployments (for their ids) and set up the automations that watch them."""
+    ids = {(d.flow_name, d.name): cast(UUID, d.apply()) for d in deployments}
+    return set_up_automations({name: ids[(flow, name)] for flow, name in ids if flow == monitor.name})

@@ -17,6 +17,7 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
 from tasks.monitor.validate import validate_window
+from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
 from tasks.results import ValidationSummary, WindowData
@@ -83,6 +84,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
                              reference.version, retrain_request)
     publish_report(config, summary, drift)
+    announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
 
 

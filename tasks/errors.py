@@ -31,6 +31,10 @@ class StoreUnavailable(DriftflowError, RuntimeError):
     """The monitoring store could not be reached (worth a retry); the message names the setting."""
 
 
+class ArtifactsUnavailable(DriftflowError, RuntimeError):
+    """The artifact store (DRIFTFLOW_ARTIFACTS) cannot be used: a missing file system, no access, no network."""
+
+
 class OrchestratorUnavailable(DriftflowError, RuntimeError):
     """The Prefect API could not be reached; the message names PREFECT_API_URL."""
 

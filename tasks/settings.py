@@ -6,8 +6,11 @@ Everything that differs between a laptop and production is read here, from envir
 |---|---|
 | DRIFTFLOW_HOME | `.driftflow/` in the project folder: the SQLite files, artifacts and Prefect home |
 | DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (any SQLAlchemy URL) |
+| DRIFTFLOW_WAREHOUSE_URL_BLOCK | set: the URL comes from this Prefect block (`name`: a Secret; or `type/name`) |
 | DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
-| DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts` (reports, models, reference snapshots) |
+| DRIFTFLOW_STORE_URL_BLOCK | unset; set: the store's URL comes from this Prefect block, like the warehouse's |
+| DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts`; a folder or an fsspec URL: `s3://bucket/prefix`, `gs://`, `az://` |
+| DRIFTFLOW_S3_ENDPOINT_URL | unset: AWS; set: an S3-compatible server (MinIO, …) for `s3://` artifacts |
 | DRIFTFLOW_PROJECT_DIR | the checkout: where `deployments/models/` and `expectations/` live |
 | DRIFTFLOW_REPORTS_URL | unset: report links point at local files; set: links are made under this URL |
 """
@@ -40,16 +43,32 @@ def _sqlite_default() -> str:
     return f"sqlite:///{home() / 'warehouse.db'}"
 
 
+def _connection_url(variable: str) -> str | None:
+    """`<variable>_BLOCK` (a Prefect block holding the URL) wins over `<variable>` (the URL itself)."""
+    block = os.environ.get(f"{variable}_BLOCK")
+    if block:
+        from tasks.ops.secrets import block_url
+
+        return block_url(block, f"{variable}_BLOCK")
+    return os.environ.get(variable) or None
+
+
 def warehouse_url() -> str:
-    return os.environ.get("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
 
 
 def store_url() -> str:
-    return os.environ.get("DRIFTFLOW_STORE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_STORE_URL") or _sqlite_default()
+
+
+def artifacts_root() -> str:
+    """Where artifacts live: a local folder or an fsspec URL (read through `tasks/artifacts.py`)."""
+    return os.environ.get("DRIFTFLOW_ARTIFACTS") or str(home() / "artifacts")
 
 
 def artifacts_dir() -> Path:
-    return Path(os.environ.get("DRIFTFLOW_ARTIFACTS", home() / "artifacts"))
+    """The local artifact folder (only meaningful while DRIFTFLOW_ARTIFACTS is a local path)."""
+    return Path(artifacts_root())
 
 
 def reports_url() -> str | None:

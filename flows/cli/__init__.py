@@ -2,14 +2,14 @@
 
 Commands live in modules by what they are for; each registers itself on `app`:
 `monitoring` (run, backfill, status), `project` (check, upgrade, seed), `deploying` (serve, deploy),
-`demo` (demo, stop).
+`operations` (health, prune, notify, report), `demo` (demo, stop).
 """
 
 from __future__ import annotations
 
 import sys
 
-from flows.cli import demo, deploying, monitoring, project  # noqa: F401  (each registers its commands)
+from flows.cli import demo, deploying, monitoring, operations, project  # noqa: F401  (each registers its commands)
 from flows.cli.app import app
 
 __all__ = ["app", "main"]

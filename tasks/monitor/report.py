@@ -9,9 +9,10 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from tasks import artifacts
 from tasks.config import ModelConfig
 from tasks.results import DriftSummary, Verdict, Window
-from tasks.settings import artifacts_dir, reports_url
+from tasks.settings import reports_url
 
 
 def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift: DriftSummary | None,
@@ -41,12 +42,33 @@ def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift:
     }
 
 
-def report_link(path: str) -> str:
-    """Where a browser opens a report: under DRIFTFLOW_REPORTS_URL when set, else the local file."""
+def report_link(report: str) -> str | None:
+    """Where a browser opens a stored report, or None when no browser can open it directly.
+
+    - DRIFTFLOW_REPORTS_URL set: that base URL and the report's key (the demo's file server, a static site or
+      a CDN in front of the bucket): a stable link that never expires.
+    - a local artifact folder: the file's URI (opens on the machine that wrote it).
+    - a remote store without DRIFTFLOW_REPORTS_URL: None. A presigned URL is deliberately not made: it expires
+      (seven days at most on S3) while the run keeps its link forever, and it is a bearer credential that
+      would sit in the Prefect database; the run shows the report's location and how to fetch it instead.
+    """
+    try:
+        key = artifacts.key_for(report)
+    except ValueError:  # a file outside the artifact root: only its own URI can point at it
+        return Path(report).as_uri() if Path(report).is_absolute() else None
     base = reports_url()
     if base:
-        return base.rstrip("/") + "/" + Path(path).resolve().relative_to(artifacts_dir().resolve()).as_posix()
-    return Path(path).resolve().as_uri()
+        return base.rstrip("/") + "/" + key
+    if artifacts.is_local():
+        return Path(artifacts.url_for(key)).as_uri()
+    return None
+
+
+def report_location_markdown(model: str, window_end: str, report: str) -> str:
+    """What a run shows when the report cannot be linked: where it is stored and the command that fetches it."""
+    return (f"# Evidently drift report\n\nStored at `{artifacts.url_for(artifacts.key_for(report))}`.\n\n"
+            f"Open it with `driftflow report -m {model} --window-end {window_end[:16]}` (copies it to a local "
+            "file and prints its path), or set DRIFTFLOW_REPORTS_URL to a site that serves the artifact store.")
 
 
 def _fmt(value: float | None) -> str:
@@ -78,5 +100,11 @@ def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSum
              "threshold": c.threshold, "drifted": "yes" if c.drifted else "no", "issue": c.issue or ""}
             for c in drift.columns])
         if drift.report_path:
-            create_link_artifact(key=f"{key}-evidently-report", link=report_link(drift.report_path),
-                                 link_text="Evidently drift report", description="Evidently HTML report")
+            link = report_link(drift.report_path)
+            if link:
+                create_link_artifact(key=f"{key}-evidently-report", link=link,
+                                     link_text="Evidently drift report", description="Evidently HTML report")
+            else:
+                create_markdown_artifact(key=f"{key}-evidently-report", description="Evidently HTML report",
+                                         markdown=report_location_markdown(config.name, summary["window_end"],
+                                                                           drift.report_path))

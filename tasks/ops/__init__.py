@@ -1,0 +1,1 @@
+"""Running driftflow in production: health, automations, notifications, retention and secrets."""

@@ -1,15 +1,15 @@
 """The `driftflow` command. Prefect and the data libraries are imported inside commands, after set-up.
 
 Commands live in modules by what they are for; each registers itself on `app`:
-`monitoring` (run, backfill, status), `project` (check, upgrade, seed), `deploying` (serve, deploy),
-`demo` (demo, stop).
+`monitoring` (run, backfill, status), `project` (check, upgrade, seed), `registering` (register),
+`deploying` (serve, deploy), `demo` (demo, stop).
 """
 
 from __future__ import annotations
 
 import sys
 
-from flows.cli import demo, deploying, monitoring, project  # noqa: F401  (each registers its commands)
+from flows.cli import demo, deploying, monitoring, project, registering  # noqa: F401  (each registers its commands)
 from flows.cli.app import app
 
 __all__ = ["app", "main"]

@@ -19,7 +19,8 @@ from tasks.settings import artifacts_dir
 
 SUFFIXES = (".joblib", ".skops")
 # skops refuses to load types it does not know; these module prefixes hold nothing but estimators and arrays.
-TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "tasks.retrain.trainers.")
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "functools.partial",
+                   "tasks.retrain.trainers.")
 
 
 def new_model_path(model: str, label: str, suffix: str = ".joblib") -> Path:

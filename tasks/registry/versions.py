@@ -213,6 +213,35 @@ def rebaseline(engine: sa.Engine, model: str, window_end: datetime) -> str:
     return reference
 
 
+def rollback(engine: sa.Engine, model: str, version: int, previous: int, window_end: datetime, reason: str) -> None:
+    """Undo the promotion of `version`: it becomes `rolled_back`, `previous` champion again with its reference,
+    from window time `window_end`. Only from champion / retired respectively, in one transaction."""
+    moment = utc_naive(window_end)
+    with engine.begin() as conn:
+        _lock_champion(conn, model)
+        demoted = conn.execute(sa.update(model_versions).where(
+            model_versions.c.model == model, model_versions.c.version == version,
+            model_versions.c.status == "champion").values(status="rolled_back", served_to=moment))
+        restored = conn.execute(sa.update(model_versions).where(
+            model_versions.c.model == model, model_versions.c.version == previous,
+            model_versions.c.status == "retired").values(status="champion", served_from=moment, served_to=None))
+        if demoted.rowcount != 1 or restored.rowcount != 1:
+            raise StateConflict(f"{model}: cannot roll v{version} back to v{previous} (v{version} is no longer "
+                                f"champion or v{previous} not retired)")
+        activate_reference(conn, model, f"v{previous}", window_end)
+        record_event(conn, model, "rolled_back", version=version, previous_version=previous, window_end=window_end,
+                     reason=reason)
+
+
+def record_watch_kept(engine: sa.Engine, model: str, version: int, previous: int, window_end: datetime,
+                      reason: str) -> None:
+    """The watch ended and kept `version`: recorded once, so later windows do not judge it again."""
+    with engine.begin() as conn:
+        _lock_champion(conn, model)
+        record_event(conn, model, "kept", version=version, previous_version=previous, window_end=window_end,
+                     reason=reason)
+
+
 def register_candidate(engine: sa.Engine, config: ModelConfig, candidate: Candidate, *,
                        status: Literal["champion", "rejected", "challenger"], reason: str,
                        window_end: datetime | None = None, request_key: str | None = None) -> int:

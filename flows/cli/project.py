@@ -33,9 +33,10 @@ def seed(into: Annotated[str | None, typer.Option(
             counts = seed_demo(load_model_config("flights-delay"), target, store)
     except known_errors() as exc:
         fail(str(exc))
+    baseline = "n/a" if counts["baseline"] is None else f"{counts['baseline']:.4f}"
     console.print(f"warehouse {redacted(target)}: {counts['flights']} flights, {counts['predictions']} logged "
                   f"predictions; champion: v{counts['version']} ({counts['kind']}, baseline {counts['metric']} "
-                  f"{counts['baseline']:.4f})")
+                  f"{baseline})")
     configured = os.environ.get("DRIFTFLOW_WAREHOUSE_URL")
     if configured and configured != target:
         console.print(f"note: DRIFTFLOW_WAREHOUSE_URL names another warehouse ({redacted(configured)}); the demo "

@@ -98,6 +98,8 @@ def watch_champion(store: sa.Engine, config: ModelConfig, window_end: datetime) 
     if watched is None:
         return None
     version, previous_version, served_from = watched
+    if window_end <= served_from:  # a rerun of a window before the promotion: nothing to judge there
+        return None
     ends = [e for e in window_ends(config, served_from, window_end) if e > served_from][:retraining.watch.windows]
     delay = config.columns.target.label_delay
     matured = sum(1 for e in ends if e + delay <= window_end)

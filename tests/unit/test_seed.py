@@ -21,7 +21,6 @@ from tasks.registry.versions import versions
 from tasks.settings import embedded_store_url, embedded_warehouse_url
 from tasks.store.engine import upgrade_store
 
-
 LOAD_FLIGHTS = flights.load_flights
 
 

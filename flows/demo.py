@@ -10,7 +10,9 @@ states and artifacts) and executed in this process, as a worker would execute th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +32,7 @@ from tasks.db import get_engine
 from tasks.demo.flights import score_range, seed
 from tasks.demo.reset import reset_to_first_champion
 from tasks.schedule import resolve_window, window_ends
-from tasks.settings import store_url, warehouse_url
+from tasks.settings import embedded_store_url, embedded_warehouse_url, store_url, warehouse_url
 from tasks.store.engine import open_store
 
 MODEL = "flights-delay"
@@ -52,9 +54,31 @@ def execute(flow: Flow[Any, Any], flow_run_id: UUID) -> Any:
     return run_flow(flow, flow_run=flow_run, parameters=flow.validate_parameters(flow_run.parameters or {}))
 
 
+@contextmanager
+def demo_databases() -> Iterator[None]:
+    """The demo runs on its own embedded warehouse and store, whatever DRIFTFLOW_*_URL name for this shell."""
+    saved = {name: os.environ.get(name) for name in ("DRIFTFLOW_WAREHOUSE_URL", "DRIFTFLOW_STORE_URL")}
+    os.environ["DRIFTFLOW_WAREHOUSE_URL"] = embedded_warehouse_url()
+    os.environ["DRIFTFLOW_STORE_URL"] = embedded_store_url()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def replay(progress: Callable[[dict[str, Any]], None] = lambda _week: None,
            start: datetime = REPLAY[0], end: datetime = REPLAY[1]) -> Replay:
-    """Seed, register the deployments, reset the model, then replay every weekly window in [start, end]."""
+    """Seed (through the public `register`), register the deployments, reset the model to its first champion,
+    then replay every weekly window in [start, end] on the demo's own databases."""
+    with demo_databases():
+        return _replay(progress, start, end)
+
+
+def _replay(progress: Callable[[dict[str, Any]], None], start: datetime, end: datetime) -> Replay:
     config = load_model_config(MODEL)
     seed(config, warehouse_url(), store_url())
     store, warehouse = open_store(), get_engine(warehouse_url())
@@ -77,6 +101,12 @@ def replay(progress: Callable[[dict[str, Any]], None] = lambda _week: None,
 def after_promotion(config_name: str, weeks: list[dict[str, Any]], retrains: list[dict[str, Any]]
                     ) -> list[dict[str, Any]]:
     """For each promotion: new vs old champion on the labelled weeks it served, scored on the same rows."""
+    with demo_databases():
+        return _after_promotion(config_name, weeks, retrains)
+
+
+def _after_promotion(config_name: str, weeks: list[dict[str, Any]], retrains: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
     from tasks.demo.flights import read_flights
     from tasks.metrics import score
     from tasks.registry.versions import load_estimator, versions

@@ -10,8 +10,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed, State
 
 from flows.monitor import load_config
-from tasks.retrain.challenger import compare_on_holdout, extract_training_data, train_challenger
-from tasks.retrain.promotion import announce_decision, decide_promotion, register_challenger
+from tasks.retrain.challenger import extract_training_data, score_on_holdout, train_challenger
+from tasks.retrain.promotion import announce_decision, decide_promotion, promote, rebaseline, register_challenger
 from tasks.retrain.trigger import finish_request, start_request
 from tasks.store.engine import open_store
 
@@ -34,20 +34,24 @@ def mark_failed(_flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> 
       on_crashed=[mark_failed])  # type: ignore[list-item]
 def retrain(model: str, window_end: datetime, reason: str = "requested by hand",
             request_key: str | None = None) -> Any:
-    """Train a challenger, compare it with the champion on the same holdout, promote it only if better."""
+    """Train a challenger, gate it against the champion on the same holdout, promote it only if confidently
+    better, and re-baseline the monitor on it."""
     config = load_config(model)
     store = open_store()
     start_request(store, request_key, str(runtime.flow_run.id) if runtime.flow_run.id else None)
     data = extract_training_data(config, window_end)
     challenger = train_challenger(config, data, window_end)
-    comparison = compare_on_holdout(store, config, challenger)
-    decision = decide_promotion(comparison, config.retraining_or_fail.promote_if.min_gain)
-    version = register_challenger(store, config, challenger, decision, reason)
+    holdout = score_on_holdout(store, config, challenger)
+    decision = decide_promotion(holdout, config.retraining_or_fail.promote_if)
+    version = register_challenger(store, config, challenger, decision, reason, window_end, request_key)
+    if decision.promote:
+        promote(store, config, version, window_end, decision)
+        rebaseline(store, config, window_end)
     outcome = "promoted" if decision.promote else "rejected"
     finish_request(store, request_key, outcome, decision.reason, version)
-    announce_decision(config, comparison, decision, version)
+    announce_decision(config, holdout, decision, version)
     summary = {"model": model, "window_end": window_end.isoformat(), "outcome": outcome, "version": version,
-               "champion_version": comparison.champion_version, "metric": comparison.metric,
-               "challenger_score": comparison.challenger_score, "champion_score": comparison.champion_score,
-               "holdout_rows": comparison.holdout_rows, "reason": decision.reason}
+               "champion_version": holdout.champion_version, "metric": holdout.metric,
+               "challenger_score": decision.challenger_score, "champion_score": decision.champion_score,
+               "probability": decision.probability, "holdout_rows": decision.holdout_rows, "reason": decision.reason}
     return Completed(name=outcome.capitalize(), message=decision.reason[:500], data=summary)

@@ -53,3 +53,7 @@ class DataError(DriftflowError, ValueError):
 
 class StateConflict(DriftflowError, RuntimeError):
     """A recorded state may not move that way (e.g. a finished retrain request back to running)."""
+
+
+class ModelFileError(DriftflowError, ValueError):
+    """A model file or registry URI that cannot be read as a model; the message names it."""

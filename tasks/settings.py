@@ -5,9 +5,9 @@ Everything that differs between a laptop and production is read here, from envir
 | variable | embedded default |
 |---|---|
 | DRIFTFLOW_HOME | `.driftflow/` in the project folder: the SQLite files, artifacts and Prefect home |
-| DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (any SQLAlchemy URL) |
+| DRIFTFLOW_WAREHOUSE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db`, the embedded warehouse (any SQLAlchemy URL) |
 | DRIFTFLOW_WAREHOUSE_URL_BLOCK | set: the URL comes from this Prefect block (`name`: a Secret; or `type/name`) |
-| DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/warehouse.db` (own tables, same file) |
+| DRIFTFLOW_STORE_URL | `sqlite:///$DRIFTFLOW_HOME/store.db`, a file of its own: the warehouse is only ever read |
 | DRIFTFLOW_STORE_URL_BLOCK | unset; set: the store's URL comes from this Prefect block, like the warehouse's |
 | DRIFTFLOW_ARTIFACTS | `$DRIFTFLOW_HOME/artifacts`; a folder or an fsspec URL: `s3://bucket/prefix`, `gs://`, `az://` |
 | DRIFTFLOW_S3_ENDPOINT_URL | unset: AWS; set: an S3-compatible server (MinIO, …) for `s3://` artifacts |
@@ -39,7 +39,8 @@ def expectations_dir() -> Path:
     return project_dir() / "expectations"
 
 
-def _sqlite_default() -> str:
+def embedded_warehouse_url() -> str:
+    """The embedded warehouse: where the demo's data lives (`driftflow seed` writes nowhere else by default)."""
     return f"sqlite:///{home() / 'warehouse.db'}"
 
 
@@ -53,12 +54,16 @@ def _connection_url(variable: str) -> str | None:
     return os.environ.get(variable) or None
 
 
+def embedded_store_url() -> str:
+    return f"sqlite:///{home() / 'store.db'}"
+
+
 def warehouse_url() -> str:
-    return _connection_url("DRIFTFLOW_WAREHOUSE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_WAREHOUSE_URL") or embedded_warehouse_url()
 
 
 def store_url() -> str:
-    return _connection_url("DRIFTFLOW_STORE_URL") or _sqlite_default()
+    return _connection_url("DRIFTFLOW_STORE_URL") or embedded_store_url()
 
 
 def artifacts_root() -> str:

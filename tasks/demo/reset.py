@@ -9,12 +9,14 @@ import sqlalchemy as sa
 from tasks.registry.references import activate_reference
 from tasks.store.schema import (
     column_drift,
+    model_events,
     model_versions,
     monitor_runs,
     performance,
     reference_snapshots,
     retrain_requests,
     validation_results,
+    verdict_audit,
 )
 
 
@@ -25,13 +27,16 @@ def reset_to_first_champion(store: sa.Engine, model: str) -> None:
             model_versions.c.model == model, model_versions.c.version > 1)).scalars().all()
         snapshots = conn.execute(sa.select(reference_snapshots.c.path).where(
             reference_snapshots.c.model == model, reference_snapshots.c.version != "v1")).scalars().all()
-        for table in (monitor_runs, column_drift, validation_results, performance, retrain_requests):
+        for table in (monitor_runs, column_drift, validation_results, performance, retrain_requests, verdict_audit):
             conn.execute(sa.delete(table).where(table.c.model == model))
+        conn.execute(sa.delete(model_events).where(model_events.c.model == model, sa.or_(
+            model_events.c.version.is_(None), model_events.c.version > 1, model_events.c.event != "registered")))
         conn.execute(sa.delete(model_versions).where(model_versions.c.model == model, model_versions.c.version > 1))
         conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == model,
                                                           reference_snapshots.c.version != "v1"))
         conn.execute(sa.update(model_versions).where(model_versions.c.model == model)
-                     .values(status="champion"))
+                     .values(status="champion", served_to=None))
         activate_reference(conn, model, "v1")
     for path in [*later, *snapshots]:
-        Path(path).unlink(missing_ok=True)
+        if path:
+            Path(path).unlink(missing_ok=True)

@@ -1,8 +1,15 @@
-"""Reference snapshots: versioned copies of the data the champion was trained on, scored by it."""
+"""Reference snapshots: versioned copies of the rows a window is compared with, and their baseline.
+
+A reference version is created in exactly one place, `create_reference`, whoever asks for it (a registration,
+a promotion, a fixed window), so whatever is computed once per reference version hangs off that function.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -10,18 +17,36 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
-from tasks.db import utc_naive
+from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
 from tasks.results import Reference
 from tasks.settings import artifacts_dir
 from tasks.store.schema import reference_snapshots
 
+TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
+LOG_WINDOW = "log_window"  # a registered version: a named window of the inference log
+FIXED_WINDOW = "fixed_window"  # `reference: {from: fixed_window}`
 
-def save_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
-                   model_version: int | None, start: datetime, end: datetime,
-                   performance: float | None) -> None:
-    """Write the snapshot (Parquet) and register it, inactive until `activate_reference`."""
-    path = artifacts_dir() / "references" / config.name / f"{version}.parquet"
+
+@dataclass(frozen=True)
+class ReferenceVersion:
+    """What `create_reference` wrote: the version, where its rows are, how many, and the baseline."""
+
+    version: str
+    path: str
+    rows: int
+    performance: float | None
+
+
+def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
+                     model_version: int | None, start: datetime, end: datetime, performance: float | None,
+                     kind: str) -> ReferenceVersion:
+    """Write the snapshot (Parquet, a file name unique per attempt) and register it, inactive until activated.
+
+    The single place a reference version comes to exist: run it inside the transaction that registers what
+    the reference belongs to, so a failed registration leaves no row behind (only an unreferenced file).
+    """
+    path = artifacts_dir() / "references" / config.name / f"{version}-{uuid.uuid4().hex[:12]}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = [c for c in config.monitored_columns if c in data]
     data[columns].to_parquet(path, index=False)
@@ -30,15 +55,19 @@ def save_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame,
     conn.execute(sa.insert(reference_snapshots).values(
         model=config.name, version=version, model_version=model_version, window_start=utc_naive(start),
         window_end=utc_naive(end), rows=len(data), performance=performance, path=str(path), active=False,
-        created_at=utc_naive(datetime.now(UTC))))
+        kind=kind, created_at=utc_naive(datetime.now(UTC))))
+    return ReferenceVersion(version, str(path), len(data), performance)
 
 
-def activate_reference(conn: sa.Connection, model: str, version: str) -> None:
-    """Make `version` the one reference later windows are measured against."""
+def activate_reference(conn: sa.Connection, model: str, version: str, active_from: datetime | None = None) -> None:
+    """Make `version` the one reference later windows are measured against, from window time `active_from`."""
     table = reference_snapshots
-    conn.execute(sa.update(table).where(table.c.model == model).values(active=False))
+    conn.execute(sa.update(table).where(table.c.model == model, table.c.active.is_(True)).values(active=False))
+    values: dict[str, object] = {"active": True}
+    if active_from is not None:
+        values["active_from"] = utc_naive(active_from)
     updated = conn.execute(sa.update(table).where(table.c.model == model, table.c.version == version)
-                           .values(active=True))
+                           .values(**values))
     if updated.rowcount != 1:
         raise NoReferenceError(f"{model}: no reference snapshot {version!r} to activate")
 
@@ -63,27 +92,61 @@ def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
         labelled = data.dropna(subset=[target, prediction])
         performance = score(config.performance.metric, labelled[target], labelled[prediction])
         with engine.begin() as conn:
-            save_reference(conn, config, data, version=version, model_version=None, start=start, end=end,
-                           performance=performance)
+            create_reference(conn, config, data, version=version, model_version=None, start=start, end=end,
+                             performance=performance, kind=FIXED_WINDOW)
     return version
 
 
-@task(name="load-reference", cache_policy=NO_CACHE)
-def load_reference(engine: sa.Engine, config: ModelConfig) -> Reference:
-    """The reference later windows are measured against: the active (champion's) snapshot, or the fixed one."""
+def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dict[str, object] | None:
+    """The reference that was active at window time `window_end`: the latest activated at or before it.
+
+    Windows older than the first activation use the first reference (a registered champion's reference
+    also serves the history before its registration).
+    """
     table = reference_snapshots
-    if config.reference.from_ == "fixed_window":
-        which = table.c.version == fixed_window_snapshot(engine, config)
-    else:
-        which = table.c.active.is_(True)
+    moment = utc_naive(window_end)
     with engine.connect() as conn:
-        row = conn.execute(sa.select(table).where(table.c.model == config.name, which)).first()
+        row = conn.execute(sa.select(table).where(
+            table.c.model == model, table.c.active_from.is_not(None), table.c.active_from <= moment)
+            .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
+        if row is None:
+            row = conn.execute(sa.select(table).where(table.c.model == model, table.c.active_from.is_not(None))
+                               .order_by(table.c.active_from, table.c.created_at).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
+@task(name="load-reference", cache_policy=NO_CACHE)
+def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None) -> Reference:
+    """The reference a window is measured against: the fixed one, the one active at window time `at`
+    (reruns of past windows), or the active (champion's) one."""
+    table = reference_snapshots
+    row: dict[str, object] | None
+    with engine.connect() as conn:
+        if config.reference.from_ == "fixed_window":
+            version = fixed_window_snapshot(engine, config)
+            found = conn.execute(sa.select(table).where(table.c.model == config.name, table.c.version == version))
+        else:
+            found = conn.execute(sa.select(table).where(table.c.model == config.name, table.c.active.is_(True)))
+        first = found.first()
+        row = dict(first._mapping) if first else None
+    if at is not None and config.reference.from_ != "fixed_window":
+        row = reference_row_at(engine, config.name, at) or row
     if row is None:
-        raise NoReferenceError(f"{config.name}: no reference snapshot yet; register a champion first "
-                               "(for the demo: `driftflow seed`)")
-    data = pd.read_parquet(row.path)
+        raise NoReferenceError(f"{config.name}: no reference snapshot yet; register the model's champion first: "
+                               f"`driftflow register {config.name} --logged --reference-start … --reference-end …` "
+                               "(or --file / --mlflow)")
+    data = pd.read_parquet(Path(str(row["path"])))
     ts = config.source.timestamp
     if ts in data:
         data[ts] = pd.to_datetime(data[ts], utc=True)
-    return Reference(version=row.version, data=data, performance=row.performance,
-                     model_version=str(row.model_version) if row.model_version is not None else None)
+    performance = row["performance"]
+    return Reference(version=str(row["version"]), data=data,
+                     performance=float(performance) if isinstance(performance, int | float) else None,
+                     model_version=str(row["model_version"]) if row["model_version"] is not None else None)
+
+
+def reference_window(row: dict[str, object]) -> tuple[datetime, datetime]:
+    """A snapshot row's window as aware UTC datetimes."""
+    start, end = row["window_start"], row["window_end"]
+    assert isinstance(start, datetime) and isinstance(end, datetime)
+    return as_utc(start), as_utc(end)

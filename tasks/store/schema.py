@@ -96,8 +96,8 @@ model_versions = sa.Table(
     sa.Column("model", sa.String(100), primary_key=True),
     sa.Column("version", sa.Integer(), primary_key=True),
     sa.Column("status", sa.String(20), nullable=False),  # champion / rejected / retired / rolled_back
-    sa.Column("trained_from", sa.DateTime(), nullable=False),
-    sa.Column("trained_to", sa.DateTime(), nullable=False),
+    sa.Column("trained_from", sa.DateTime()),  # None: a registered model whose training window is unknown
+    sa.Column("trained_to", sa.DateTime()),
     sa.Column("holdout_from", sa.DateTime(), nullable=False),
     sa.Column("holdout_to", sa.DateTime(), nullable=False),
     sa.Column("metric", sa.String(50), nullable=False),
@@ -180,7 +180,7 @@ model_events = sa.Table(
     "model_events", metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
     sa.Column("model", sa.String(100), nullable=False),
-    sa.Column("event", sa.String(20), nullable=False),  # registered | promoted | rejected | rolled_back
+    sa.Column("event", sa.String(20), nullable=False),  # registered | promoted | rejected | rolled_back | kept
     sa.Column("version", sa.Integer()),
     sa.Column("previous_version", sa.Integer()),
     sa.Column("window_end", sa.DateTime()),

@@ -1,4 +1,4 @@
-"""The retrain request gate and the promotion gate: pure rules, no Prefect or database."""
+"""The retrain request gate: pure rules, no Prefect or database (the promotion gate: tests/unit/test_gate.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from tasks.retrain.challenger import Comparison
-from tasks.retrain.promotion import decide_promotion
 from tasks.retrain.trigger import gate_request, request_key
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -67,37 +65,3 @@ def test_a_later_window_does_not_cool_down_an_earlier_backfilled_one() -> None:
 
 def test_the_idempotency_key_names_model_and_window() -> None:
     assert request_key("flights-delay", WEEK) == "flights-delay/2013-05-06T06:00"
-
-
-def comparison(challenger: float | None, champion: float | None, *, higher: bool = True,
-               version: int | None = 1) -> Comparison:
-    return Comparison("roc_auc" if higher else "rmse", 6000, challenger, champion, version, higher)
-
-
-@pytest.mark.parametrize(("challenger", "champion", "min_gain", "promote"), [
-    (0.70, 0.65, 0.0, True),
-    (0.65, 0.70, 0.0, False),   # worse
-    (0.70, 0.70, 0.0, False),   # equal is not better
-    (0.70, 0.68, 0.02, False),  # gain must exceed the margin
-    (0.71, 0.68, 0.02, True),
-])
-def test_promotion_needs_a_gain_above_the_margin(challenger: float, champion: float, min_gain: float,
-                                                 promote: bool) -> None:
-    """Only a challenger that beats the champion on the same holdout by more than min_gain is promoted."""
-    decision = decide_promotion.fn(comparison(challenger, champion), min_gain)
-    assert decision.promote is promote
-    assert decision.reason.startswith("promoted" if promote else "rejected")
-
-
-def test_for_an_error_metric_lower_is_better() -> None:
-    """With rmse a smaller challenger error is the gain."""
-    assert decide_promotion.fn(comparison(9.0, 10.0, higher=False), 0.5).promote
-    assert not decide_promotion.fn(comparison(11.0, 10.0, higher=False), 0.0).promote
-
-
-def test_without_a_champion_the_challenger_is_promoted() -> None:
-    assert decide_promotion.fn(comparison(0.6, None, version=None), 0.0).promote
-
-
-def test_an_unscorable_challenger_is_rejected() -> None:
-    assert not decide_promotion.fn(comparison(None, 0.7), 0.0).promote

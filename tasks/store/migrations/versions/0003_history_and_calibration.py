@@ -7,7 +7,7 @@
 - validation_results: the expectation's position in its suite (unique per window), its action and bounds;
 - performance: confidence interval, the allowance in metric units and where it came from, a label-free estimate;
 - model_versions: how the version came to be (trained, logged, file, mlflow, deployment), when it served;
-  models without an artifact (logged predictions) are allowed;
+  models without an artifact (logged predictions) or without a known training window (registered) are allowed;
 - reference_snapshots: its kind, the window time from which it is the reference, its profile and calibration;
 - retrain_requests: delivery attempts (an outbox), the cooldown override, timestamps of each transition;
   `accepted` becomes `requested` (not yet sent) or `delivered` (a run exists);
@@ -54,6 +54,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("estimated_method", sa.String(20)))
     with op.batch_alter_table("model_versions") as batch:
         batch.alter_column("artifact_path", existing_type=sa.Text(), nullable=True)
+        batch.alter_column("trained_from", existing_type=sa.DateTime(), nullable=True)
+        batch.alter_column("trained_to", existing_type=sa.DateTime(), nullable=True)
         batch.add_column(sa.Column("kind", sa.String(20), nullable=False, server_default="trained"))
         batch.add_column(sa.Column("source_uri", sa.Text()))
         batch.add_column(sa.Column("trainer", sa.Text()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -45,6 +45,8 @@ class Reference:
     data: pd.DataFrame
     performance: float | None
     model_version: str | None = None
+    profile: Any = None  # tasks.monitor.profile.ReferenceProfile: what every pinned drift method needs
+    calibration: dict[str, Any] | None = None  # Calibration.to_dict() plus "performance": metric per chunk
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ class DriftSummary:
     drift_share: float  # share of measured features that drifted
     performance: PerformanceSummary
     report_path: str | None = None
+    false_alarm_control: str | None = None  # how drift across features was controlled, said in the report
+    notes: list[str] = field(default_factory=list)  # reference-level notes, e.g. a constant reference column
 
     @property
     def features(self) -> list[ColumnDrift]:

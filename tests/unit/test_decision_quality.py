@@ -117,7 +117,7 @@ def test_each_minimal_suite_is_usable_by_great_expectations(name: str, tmp_path:
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from tasks.monitor.validate import check_suite
+    from tasks.monitor.suites import check_suite
 
     (tmp_path / "expectations").mkdir()
     (tmp_path / "expectations" / f"{name}.json").write_text(json.dumps(minimal_suite(DATASETS[name])))

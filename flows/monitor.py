@@ -85,7 +85,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     if verdict.status == "drift" and actions:
         retrain_request = request_retraining(store, config, window, verdict)
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
-                             reference.version, retrain_request)
+                             reference.version, retrain_request, validation.quarantined_rows)
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)

@@ -125,7 +125,7 @@ def multiclass_score(metric: str, y: np.ndarray, predicted: np.ndarray | None,
 
 def weighted_multiclass(metric: str, y: np.ndarray, predicted: np.ndarray | None,
                         probabilities: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
-    """The multiclass metric as a function of row weights (resamples × rows), vectorised over resamples."""
+    """The multiclass metric as a function of row weights (resamples x rows), vectorised over resamples."""
     if metric == "log_loss":
         if probabilities is None:
             raise DataError("performance.metric: log_loss needs columns.probabilities (a column per class)")

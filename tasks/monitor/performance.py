@@ -37,9 +37,9 @@ from tasks.retrain.gate import WEIGHTED
 
 RESAMPLES = 1000
 BOOTSTRAP_ROWS = 2_000  # larger windows: resample this many of their rows and rescale by sqrt(rows)
-MAX_CELLS = 4_000_000  # resamples × rows held in memory at once (32 MB of float64 counts)
+MAX_CELLS = 4_000_000  # resamples x rows held in memory at once (32 MB of float64 counts)
 FALLBACK_ALLOWANCE = Allowance(5.0, "relative")  # when a spread allowance has fewer than two chunks
-Weighted = Callable[[np.ndarray], np.ndarray]  # row weights (resamples × rows) → the metric per resample
+Weighted = Callable[[np.ndarray], np.ndarray]  # row weights (resamples x rows) → the metric per resample
 
 
 def _num(value: float) -> str:
@@ -75,7 +75,7 @@ def scorable(config: ModelConfig, labelled: pd.DataFrame) -> Scorable:
         return Scorable(0, None, None)
     if config.task == "multiclass":
         probabilities = {c: rows[name] for c, name in cols.probabilities.items() if name in rows}
-        predicted = rows[prediction] if prediction in rows else None
+        predicted = rows.get(prediction)
         _, y, p, matrix = multiclass_codes(rows[target], predicted, probabilities,
                                            f"columns.target (column {target!r})")
         value = multiclass_score(metric, y, p, matrix)

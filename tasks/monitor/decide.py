@@ -151,11 +151,18 @@ def _single_drift(column: ColumnDrift | None, name: str) -> list[Signal]:
 
 
 def _allowance(perf: PerformanceSummary, config: ModelConfig) -> tuple[float | None, str]:
-    """The allowed drop as measured (with its source), else resolved from the configuration alone."""
+    """The allowed drop as measured, else resolved from the configuration alone, and how to say it:
+    'allowed 0.024 (2sd: twice the spread (0.012) of 24 reference chunks)', 'allowed 0.05'."""
     if perf.allowance is not None:
-        return perf.allowance, perf.allowance_source or str(config.performance.max_drop)
+        source = f" ({perf.allowance_source})" if perf.allowance_source else ""
+        return perf.allowance, f"allowed {_num(perf.allowance)}{source}"
     max_drop = config.performance.max_drop
-    return max_drop.resolve(perf.reference_value, None), str(max_drop)
+    allowance = max_drop.resolve(perf.reference_value, None)
+    if allowance is None:
+        return None, ""
+    if max_drop.unit == "relative":
+        return allowance, f"allowed {_num(allowance)} ({max_drop} of the reference {_value(perf.reference_value)})"
+    return allowance, f"allowed {_num(allowance)}"
 
 
 def _oriented(perf: PerformanceSummary, value: float) -> float:
@@ -176,7 +183,7 @@ def _performance(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
         return [Signal(WARN, f"concept drift not checked: {perf.metric} could not be computed on {labelled}")]
     if perf.reference_value is None or perf.drop is None:
         return [Signal(WARN, f"concept drift not checked: the reference has no {perf.metric} value")]
-    allowance, source = _allowance(perf, config)
+    allowance, allowed = _allowance(perf, config)
     if allowance is None:
         return [Signal(WARN, f"concept drift not checked: allowance {settings.max_drop} needs the reference's "
                              "chunk spread")]
@@ -186,7 +193,6 @@ def _performance(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
     edge = perf.ci_high if perf.higher_is_better else perf.ci_low
     bound = perf.drop if edge is None else _oriented(perf, edge)
     head = f"{perf.metric} {_num(perf.value)}{interval} vs reference {_num(perf.reference_value)}"
-    allowed = f"allowed {_num(allowance)} ({source})"
     if bound > allowance + TOLERANCE:
         factor = config.policy.severe.factor
         severe = bound > factor * allowance + TOLERANCE
@@ -211,13 +217,13 @@ def _estimate(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
     if perf.reference_value is None:
         return [Signal(NOTE, f"estimated {perf.metric} {_num(perf.estimated_value)}: the reference has no "
                              f"{perf.metric} value to compare with")]
-    allowance, source = _allowance(perf, config)
+    allowance, allowed = _allowance(perf, config)
     drop = _oriented(perf, perf.estimated_value)
     if allowance is None or drop <= allowance + TOLERANCE:
         return []
     method = f" ({perf.estimated_method})" if perf.estimated_method else ""
     text = (f"estimated concept drift: {perf.metric} estimated {_num(perf.estimated_value)} vs reference "
-            f"{_num(perf.reference_value)}: drop {_num(drop)} > allowed {_num(allowance)} ({source}){method}")
+            f"{_num(perf.reference_value)}: drop {_num(drop)} > {allowed}{method}")
     if wanted == "breach" and perf.estimate_trusted:
         return [Signal(BREACH, text)]
     if wanted == "breach":

@@ -141,7 +141,7 @@ def resolve_allowance(max_drop: Allowance, reference_value: float | None,
     spread = statistics.stdev(chunks) if len(chunks) >= 2 else None
     allowance = max_drop.resolve(reference_value, spread)
     if max_drop.unit == "absolute":
-        return allowance, f"{max_drop} (fixed)"
+        return allowance, "fixed in performance.max_drop"
     if max_drop.unit == "spread":
         if allowance is not None and spread is not None:
             times = {1.0: "the spread", 2.0: "twice the spread"}.get(max_drop.value,

@@ -233,7 +233,7 @@ def _estimate(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
 
 def _measurement_issues(drift: DriftSummary) -> list[Signal]:
     unmeasured = [Signal(WARN, f"{c.kind} column {c.column} could not be measured: {c.issue or 'no score'}")
-                  for c in drift.columns if c.score is None]
+                  for c in drift.columns if c.score is None and (c.issue or not c.note)]  # a note is said once
     flagged = [Signal(WARN, f"{c.kind} column {c.column}: {c.issue}")
                for c in drift.columns if c.score is not None and c.issue]
     return [*unmeasured, *flagged]

@@ -181,7 +181,8 @@ def measure_performance(config: ModelConfig, labelled: pd.DataFrame, reference_v
 
 def performance_by_chunk(config: ModelConfig, reference: pd.DataFrame, *, window: Span | timedelta | None,
                          timestamp: str | None, window_rows: int | None = None, start: datetime | None = None,
-                         end: datetime | None = None) -> list[float]:
+                         end: datetime | None = None,
+                         bounds: Sequence[tuple[datetime, datetime]] | None = None) -> list[float]:
     """The metric on each window-sized chunk of the reference (cut as the drift calibration cuts it).
 
     Chunks with fewer than `performance.min_labelled_rows` labelled rows, or where the metric is undefined,
@@ -189,7 +190,8 @@ def performance_by_chunk(config: ModelConfig, reference: pd.DataFrame, *, window
     """
     if reference.empty:
         return []
-    _, _, positions = _chunk_rows(reference, config.drift.calibration, timestamp, window, window_rows, start, end)
+    _, _, positions = _chunk_rows(reference, config.drift.calibration, timestamp, window, window_rows, start, end,
+                                  bounds)
     values: list[float] = []
     for rows in positions:
         chunk = scorable(config, reference.iloc[rows])

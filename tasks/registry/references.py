@@ -42,7 +42,7 @@ class ReferenceVersion:
 
 def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
                      model_version: int | None, start: datetime, end: datetime, performance: float | None,
-                     kind: str) -> ReferenceVersion:
+                     kind: str, out_of_sample_from: datetime | None = None) -> ReferenceVersion:
     """Write the snapshot (Parquet, a file name unique per attempt) and register it, inactive until activated.
 
     The single place a reference version comes to exist: run it inside the transaction that registers what
@@ -52,7 +52,8 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = [c for c in config.monitored_columns if c in data]
     data[columns].to_parquet(path, index=False)
-    profile = profile_reference(config, data[columns], start, end, performance_chunks(config, data, start, end))
+    profile = profile_reference(config, data[columns], start, end,
+                                performance_chunks(config, data, start, end, out_of_sample_from))
     profile_path = write_profile(profile, path)
     conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == config.name,
                                                       reference_snapshots.c.version == version))

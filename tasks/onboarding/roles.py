@@ -63,7 +63,8 @@ def propose_roles(source: SourceInfo, given: Overrides = Overrides()) -> Roles:
     taken.add(id_)
     prediction = given.prediction or _pick(source, "prediction", _hint(PREDICTION_HINTS), taken)
     taken.add(prediction)
-    target = given.target or _pick(source, "target", _hint(TARGET_HINTS), taken)
+    target = given.target or _paired(source, prediction, taken) or \
+        _pick(source, "target", _hint(TARGET_HINTS), taken)
     taken.add(target)
     task = given.task or guess_task(source.column(target), source.column(prediction))
     roles = Roles(timestamp=timestamp, id=id_, prediction=prediction, target=target, task=task)
@@ -100,6 +101,14 @@ def guess_task(target: ColumnInfo | None, prediction: ColumnInfo | None) -> str:
     if target.kind == "numeric" or (target.kind == "integer" and target.distinct > 20):
         return "regression"
     return "multiclass"
+
+
+def _paired(source: SourceInfo, prediction: str, taken: set[str]) -> str | None:
+    """The column the prediction is named after: `demand` for `predicted_demand`, `late` for `late_proba`."""
+    stem = re.sub(r"^(predicted|prediction|pred|yhat|forecast)_|_(pred|predicted|prediction|proba|probability|"
+                  r"score|hat|forecast)$", "", prediction, flags=re.IGNORECASE)
+    match = next((c.name for c in source.columns if c.name.lower() == stem.lower() and c.name not in taken), None)
+    return match if stem != prediction else None
 
 
 def _named(given: Overrides) -> list[tuple[str, str]]:

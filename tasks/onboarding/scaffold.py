@@ -53,11 +53,11 @@ def model_yaml(roles: Roles, s: Scaffold) -> str:
     labelled = min(200, s.min_rows)
     reference = ""
     if s.reference_start and s.reference_end:
-        reference = (f"  # init profiled the suite on [{s.reference_start.isoformat()}, "
-                     f"{s.reference_end.isoformat()}); register the champion on the same window\n")
+        reference = (f"  # the suite was profiled on [{s.reference_start.isoformat()}, {s.reference_end.isoformat()})"
+                     "\n  # register the champion on the same window\n")
     lines = [
-        f"# {s.model}: written by `driftflow init`. Edit it, then `driftflow register {s.model}` and "
-        "`driftflow check`.",
+        f"# {s.model}: written by `driftflow init`.",
+        f"# Edit it, then `driftflow register {s.model}` and `driftflow check`.",
         f"name: {s.model}",
         f"task: {roles.task}                # classification (binary; prediction = P(positive)), regression, "
         "or multiclass",
@@ -83,7 +83,7 @@ def model_yaml(roles: Roles, s: Scaffold) -> str:
         f"  window: {s.window}                # a length ('7d', '1mo', '1y') or 'tick': since the previous tick",
         "reference:",
         "  from: champion_training_window   # the window `driftflow register` records with the champion",
-        *([reference.rstrip("\n")] if reference else []),
+        *(reference.rstrip("\n").split("\n") if reference else []),
         "validation:",
         f"  suite: {s.model}          # expectations/{s.model}.json, profiled by init from the reference",
         "  on_failure: block         # a failed critical expectation makes the window data_invalid (no retrain)",
@@ -115,4 +115,14 @@ def model_yaml(roles: Roles, s: Scaffold) -> str:
         ]
     else:
         lines.append("# no retraining section: a monitor-only model (verdicts and events, never a retrain)")
-    return "\n".join(lines) + "\n"
+    return "\n".join(_aligned(line) for line in lines) + "\n"
+
+
+def _aligned(line: str) -> str:
+    """Trailing comments start in one column, so the file reads as a table of settings and their meaning."""
+    code, sep, comment = line.partition("   # ") if not line.lstrip().startswith("#") else (line, "", "")
+    if not sep:
+        code, sep, comment = line.partition("  # ") if not line.lstrip().startswith("#") else (line, "", "")
+    if not sep:
+        return line
+    return f"{code.rstrip():<34} # {comment.strip()}"

@@ -58,16 +58,29 @@ def upgrade() -> None:
 
 
 @app.command()
-def check() -> None:
-    """Validate every model configuration and expectation suite; name the file and field of each problem."""
+def check(offline: Annotated[bool, typer.Option(
+        "--offline", help="Only read the files (syntax, fields, suites); connect to nothing")] = False) -> None:
+    """Validate every model configuration and suite, and (unless --offline) check them against the warehouse,
+    the trainer or the training deployment; name the file and field of each problem."""
     from tasks.onboarding.check import check_project
 
-    problems, checked = check_project()
+    if not offline:
+        from flows.prefect_env import configure_prefect
+
+        configure_prefect()
+    notes: list[str] = []
+    try:
+        problems, checked = check_project(offline=offline, notes=notes)
+    except known_errors() as exc:
+        fail(str(exc))
     for problem in problems:
         err.print(Text("✗ ", style="red") + Text(problem))
+    for note in notes:
+        console.print(Text("– ", style="yellow") + Text(note))
     if problems:
         raise typer.Exit(1)
-    console.print(Text("✓ ", style="green") + Text(f"{checked} model configuration(s) and their suites are valid"))
+    what = "valid" if offline else "valid and fit their sources"
+    console.print(Text("✓ ", style="green") + Text(f"{checked} model configuration(s) and their suites are {what}"))
 
 
 def _names(value: str | None) -> list[str] | None:

@@ -74,9 +74,9 @@ def check(offline: Annotated[bool, typer.Option(
     except known_errors() as exc:
         fail(str(exc))
     for problem in problems:
-        err.print(Text("✗ ", style="red") + Text(problem))
+        err.print(Text("✗ ", style="red") + Text(problem), soft_wrap=True)  # one problem, one line
     for note in notes:
-        console.print(Text("– ", style="yellow") + Text(note))
+        console.print(Text("– ", style="yellow") + Text(note), soft_wrap=True)
     if problems:
         raise typer.Exit(1)
     what = "valid" if offline else "valid and fit their sources"

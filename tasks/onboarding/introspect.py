@@ -65,12 +65,22 @@ def introspect_source(url: str, table: str | None = None, sql: str | None = None
         query = sa.select(sa.text("*")).select_from(source_from(table, sql)).limit(sample_rows)
         with engine.connect() as conn:
             sample = pd.read_sql(query, conn)
-    except sa.exc.OperationalError as exc:
-        raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable: {exc.orig}") from exc
     except sa.exc.DBAPIError as exc:
+        if isinstance(exc, sa.exc.OperationalError) and not _reachable(engine):
+            raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable: {exc.orig}") from exc
         raise SourceError(f"{where} cannot be read: {' '.join(str(exc.orig).split())}") from exc
     columns = [_info(name, sample[name], declared.get(name)) for name in sample.columns]
     return SourceInfo(where, columns, sample)
+
+
+def _reachable(engine: sa.Engine) -> bool:
+    """Whether the warehouse answers at all: an error then lies in the query (SQLite reports both alike)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError:
+        return False
+    return True
 
 
 def _info(name: str, values: pd.Series, declared: object) -> ColumnInfo:

@@ -1,0 +1,115 @@
+"""docs/onboarding.md, run as written: its Python loader and each of its `driftflow` commands, in order, on a
+fresh project folder, under the session's Prefect test server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from typer.testing import CliRunner
+
+from tasks.settings import PROJECT_DIR
+
+GUIDE = PROJECT_DIR / "docs" / "onboarding.md"
+MODEL = "electricity-demand"
+# What another terminal does in the guide: a server process, not a command whose result the guide shows.
+LONG_RUNNING = ("driftflow serve",)
+
+
+def blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+
+
+def guide_commands() -> list[str]:
+    """Every `driftflow …` line of the guide's bash blocks, in order."""
+    lines = [line.strip() for block in blocks("bash") for line in block.splitlines()]
+    return [line for line in lines if line.startswith("driftflow ") and not line.startswith(LONG_RUNNING)]
+
+
+def invoke(command: str) -> str:
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, shlex.split(command)[1:])
+    assert result.exit_code == 0, f"{command}\n{result.output}"
+    return result.output
+
+
+def edit_suite_as_the_guide_says(project: Path) -> None:
+    """Section 3: the temperature range becomes the physical limits, -10 … 50 °C, and critical."""
+    path = project / "expectations" / f"{MODEL}.json"
+    suite = json.loads(path.read_text())
+    [rng] = [e for e in suite["expectations"] if e["type"] == "expect_column_values_to_be_between"
+             and e["kwargs"]["column"] == "temperature"]
+    rng["kwargs"].update(min_value=-10, max_value=50)
+    rng["severity"] = "critical"
+    path.write_text(json.dumps(suite, indent=2))
+
+
+@pytest.fixture()
+def project(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The guide's section 1: a project folder, its home and its warehouse."""
+    folder = tmp_path / "demand-project"
+    folder.mkdir()
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(folder))
+    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{folder / 'warehouse.db'}")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Path) -> None:
+    """The loader fills the warehouse; init, register, check and backfill succeed as written; the winter
+    windows drift, a retrain is requested, and the challenger is gated against the logged model."""
+    from flows.demo import execute
+    from flows.retrain import retrain
+    from tasks.config import load_model_config
+    from tasks.retrain.trigger import requests_of
+    from tasks.store.engine import open_store
+
+    [loader] = blocks("python")
+    (project / "load_demand.py").write_text(loader)
+    loaded = subprocess.run([sys.executable, "load_demand.py"], cwd=project, env=dict(os.environ),
+                            capture_output=True, text=True, timeout=600)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "17520 logged forecasts in demand_log" in loaded.stdout
+
+    commands = guide_commands()
+    assert [c.split()[1] for c in commands] == ["init", "register", "check", "backfill", "status"]
+    outputs: dict[str, str] = {}
+    for command in commands:
+        verb = command.split()[1]
+        if verb == "register":
+            edit_suite_as_the_guide_says(project)  # section 3 comes between init and register
+        if verb == "backfill":
+            from flows.deployments import model_deployments, register
+
+            register(model_deployments(load_model_config(MODEL)))  # what `driftflow serve` does first
+        outputs[verb] = invoke(command)
+
+    config = load_model_config(MODEL)
+    assert config.columns.context == ["workday", "hour", "weekday"] and config.task == "regression"
+    assert "v1 (logged) is the champion" in outputs["register"]
+    assert "fit their sources" in outputs["check"]
+
+    summaries: list[dict[str, Any]] = [json.loads(line) for line in
+                                       invoke(f"driftflow status -m {MODEL} --json --limit 50").splitlines()
+                                       if line.startswith("{")]
+    verdicts = {s["window_end"][:10]: s["verdict"] for s in summaries}
+    assert len(verdicts) == 13 and "data_invalid" not in verdicts.values()
+    assert verdicts["2014-06-30"] == "drift"
+    winter = [s for s in summaries if s["window_end"] >= "2014-06"]
+    assert all(s["performance"]["value"] > 2 * s["performance"]["reference"] for s in winter)
+
+    store = open_store()
+    accepted = [r for r in requests_of(store, MODEL) if r["status"] == "accepted"]
+    assert accepted, requests_of(store, MODEL)
+    outcome = dict(execute(retrain, UUID(accepted[-1]["flow_run_id"])))
+    assert outcome["outcome"] in ("promoted", "rejected")
+    assert "no champion to beat" not in json.dumps(outcome, default=str)

@@ -77,10 +77,12 @@ def propose_roles(source: SourceInfo, given: Overrides = Overrides()) -> Roles:
             roles.categorical.append(column.name)
         else:
             roles.skipped.append(column.name)
-    if given.numeric is not None or given.categorical is not None:
-        listed = set(given.numeric or []) | set(given.categorical or [])
-        roles.numeric = list(given.numeric or [])
-        roles.categorical = list(given.categorical or [])
+    if given.numeric is not None or given.categorical is not None:  # a list given replaces that guess only
+        roles.numeric = list(given.numeric) if given.numeric is not None else \
+            [n for n in roles.numeric if n not in (given.categorical or [])]
+        roles.categorical = list(given.categorical) if given.categorical is not None else \
+            [n for n in roles.categorical if n not in (given.numeric or [])]
+        listed = {*roles.numeric, *roles.categorical}
         roles.skipped = [n for n in names if n not in taken and n not in listed]
     features = [*roles.numeric, *roles.categorical]
     roles.context = list(given.context) if given.context is not None else \

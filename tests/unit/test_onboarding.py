@@ -82,6 +82,8 @@ def test_flags_override_every_guess(project: Path, driftflow_home: Path) -> None
                                             categorical=[], context=[], task="regression"))
     assert (roles.prediction, roles.target, roles.numeric, roles.context) == ("temp", "pred_load", ["load", "hour"],
                                                                                [])
+    only = propose_roles(source, Overrides(numeric=["temp"]))  # one list given: the other keeps its guess
+    assert (only.numeric, only.categorical, only.skipped) == (["temp"], ["city"], ["hour", "note"])
     with pytest.raises(ConfigError, match="--target 'lod': no such column in table readings"):
         propose_roles(source, Overrides(target="lod"))
 

@@ -14,6 +14,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import yaml
+from prefect import flow
 from typer.testing import CliRunner
 
 from tasks.settings import PROJECT_DIR
@@ -114,3 +116,33 @@ def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Pat
     outcome = dict(execute(retrain, UUID(accepted[-1]["flow_run_id"])))
     assert outcome["outcome"] in ("promoted", "rejected")
     assert "no champion to beat" not in json.dumps(outcome, default=str)
+
+
+@flow(name="train")
+def train_flow() -> None:
+    """A user's own training flow, deployed as train/load-forecast."""
+
+
+def test_check_asks_the_prefect_api_for_the_training_deployment(driftflow_home: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a Prefect API configured, a `retraining.deployment` that does not exist is a problem; once it is
+    deployed, check passes."""
+    import sqlalchemy as sa
+
+    from tasks.onboarding.check import check_project
+    from tasks.onboarding.init import init_model
+    from tests.unit.test_onboarding import END, START, hourly_log
+
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
+    driftflow_home.mkdir(parents=True, exist_ok=True)
+    hourly_log().to_sql("readings", sa.create_engine(f"sqlite:///{driftflow_home / 'warehouse.db'}"), index=False)
+    init_model("load-forecast", table="readings", sql=None, reference_start=START, reference_end=END)
+    path = tmp_path / "project" / "deployments" / "models" / "load-forecast.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["retraining"] = {"deployment": "train/load-forecast", "train_window": "28d"}
+    path.write_text(yaml.safe_dump(raw))
+    [problem] = check_project(offline=False)[0]
+    assert problem.startswith(f"{path}: retraining.deployment 'train/load-forecast': no such deployment on the "
+                              "Prefect API")
+    train_flow.to_deployment(name="load-forecast").apply()
+    assert check_project(offline=False) == ([], 1)

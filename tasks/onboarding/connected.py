@@ -53,7 +53,7 @@ def configured_columns(config: ModelConfig) -> list[tuple[str, str, str]]:
     fields.append(("columns.prediction", cols.prediction,
                    "any" if config.task == "multiclass" else "numeric"))
     fields += [(f"columns.probabilities.{k}", c, "numeric") for k, c in cols.probabilities.items()]
-    fields.append(("columns.target.column", cols.target.column, "any"))
+    fields.append(("columns.target.column", cols.target.column, "numeric" if config.task == "regression" else "any"))
     return fields
 
 
@@ -65,8 +65,9 @@ def column_problems(config: ModelConfig, source: SourceInfo) -> list[str]:
         if column is None:
             problems.append(f"{field} {name!r}: no such column in {source.where}")
         elif need == "numeric" and column.kind not in NUMERIC_KINDS:
+            hint = "; list it under columns.categorical" if field.startswith("columns.numeric") else ""
             problems.append(f"{field} {name!r}: not numeric in {source.where} (its values are {column.kind}, "
-                            f"e.g. {_example(source.sample[name])!r}); list it under columns.categorical")
+                            f"e.g. {_example(source.sample[name])!r}){hint}")
         elif need == "time" and not _is_time(column, source.sample[name]):
             problems.append(f"{field} {name!r}: does not parse as a date or date-time (e.g. "
                             f"{_example(source.sample[name])!r}); store ISO times like 2024-01-31 06:00:00")

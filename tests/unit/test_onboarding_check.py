@@ -169,3 +169,10 @@ def test_the_command_fails_with_one_line_per_problem(model: Path, tmp_path: Path
     assert "Traceback" not in result.output
     offline = CliRunner().invoke(app, ["check", "--offline"])
     assert offline.exit_code == 0 and "are valid" in offline.output
+
+
+def test_a_regression_target_must_be_numeric(model: Path) -> None:
+    edit(model, columns__target={"column": "city", "label_delay": "0d"}, columns__categorical=[])
+    [problem] = problems()
+    assert problem.startswith(f"{model}: columns.target.column 'city': not numeric in table readings")
+    assert "categorical" not in problem

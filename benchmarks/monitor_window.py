@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -150,9 +151,10 @@ def ensure_table(url: sa.URL, table: str, rows: int, reference_rows: int) -> Non
           flush=True)
 
 
-def model_yaml(table: str) -> str:
-    return f"""# Benchmark model: written by benchmarks/monitor_window.py
-name: {MODEL}
+def model_yaml(table: str, name: str = MODEL) -> str:
+    """A model configuration for `table`: fixed thresholds, features as breaches, one window decides."""
+    return f"""# Benchmark model: written by benchmarks/monitor_window.py or benchmarks/many_models.py
+name: {name}
 task: classification
 source: {{table: {table}, timestamp: ts, id: id}}
 columns:
@@ -162,7 +164,7 @@ columns:
   target: {{column: target}}
 schedule: {{cron: "0 0 * * 1", timezone: UTC, window: 7d}}
 reference: {{from: champion_training_window}}
-validation: {{suite: {MODEL}, on_failure: block}}
+validation: {{suite: {name}, on_failure: block}}
 drift:
   numeric_method: wasserstein
   categorical_method: jensenshannon
@@ -175,7 +177,7 @@ policy: {{persistence: {{breaches: 1, of_last: 1}}, min_rows: 500}}
 """
 
 
-def suite() -> dict[str, Any]:
+def suite(name: str = MODEL) -> dict[str, Any]:
     """35 expectations: row count, every column present, keys, ranges, category sets, prediction, labels."""
     def item(kind: str, severity: str = "critical", **kwargs: Any) -> dict[str, Any]:
         return {"type": kind, "kwargs": kwargs, "meta": {}, "severity": severity}
@@ -190,7 +192,7 @@ def suite() -> dict[str, Any]:
               item("expect_column_values_to_be_in_set", column="c0", value_set=["c0_0", "c0_1", "c0_2"]),
               item("expect_column_values_to_be_between", column="prediction", min_value=0, max_value=1),
               item("expect_column_values_to_be_in_set", column="target", value_set=[0, 1])]
-    return {"name": MODEL, "expectations": items, "meta": {"description": "benchmark window"}}
+    return {"name": name, "expectations": items, "meta": {"description": "benchmark window"}}
 
 
 def prepare(args: argparse.Namespace) -> dict[str, str]:
@@ -200,6 +202,8 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     table = f"bench_window_{args.rows}_{args.reference_rows}"
     ensure_table(url, table, args.rows, args.reference_rows)
     project = ROOT / ".driftflow" / "bench" / f"monitor-window-{args.rows}-{args.reference_rows}"
+    if args.fresh and project.exists():  # a new store: the reference is registered (and profiled) again
+        shutil.rmtree(project)
     (project / "deployments" / "models").mkdir(parents=True, exist_ok=True)
     (project / "expectations").mkdir(parents=True, exist_ok=True)
     (project / "deployments" / "models" / f"{MODEL}.yaml").write_text(model_yaml(table))
@@ -387,6 +391,8 @@ def main() -> None:
     parser.add_argument("--reference-rows", type=int, default=100_000)
     parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
     parser.add_argument("--only", default="floor,driftflow,plain", help="approaches to run, comma-separated")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget the store, reports and Prefect history (the table is kept) and register again")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--report-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()

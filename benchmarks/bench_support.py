@@ -60,6 +60,19 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User and system CPU seconds of the live processes of process group `group` (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime are fields 14 and 15 of the full line
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -75,9 +88,10 @@ def _healthy(api_url: str) -> bool:
 
 
 @contextmanager
-def prefect_server(home: Path, database_url: str | None = None, startup_seconds: float = 180) -> Iterator[str]:
+def prefect_server(home: Path, database_url: str | None = None,
+                   startup_seconds: float = 180) -> Iterator[tuple[str, int]]:
     """A `prefect server start` of its own (SQLite in `home`, or PostgreSQL at `database_url`, asyncpg);
-    yields its API URL once healthy and stops it (its process group) afterwards.
+    yields its API URL and process group id once healthy and stops it (its process group) afterwards.
 
     A benchmark talks to a running server as production does; without one each process would start a
     temporary server of its own and pay its start-up inside the measured time.
@@ -102,7 +116,7 @@ def prefect_server(home: Path, database_url: str | None = None, startup_seconds:
                 tail = log_path.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"the Prefect server did not become healthy at {api_url}:\n{tail}")
             time.sleep(0.5)
-        yield api_url
+        yield api_url, server.pid
     finally:
         for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
             try:

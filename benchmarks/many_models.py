@@ -37,12 +37,22 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_support import DEFAULT_URL, QUIET, ensure_database, libpq, load_average, prefect_server, table_rows
+from bench_support import (
+    DEFAULT_URL,
+    QUIET,
+    ensure_database,
+    group_cpu_seconds,
+    libpq,
+    load_average,
+    prefect_server,
+    run_child,
+    table_rows,
+)
 from monitor_window import COLUMNS, START, WINDOW_END, frame_chunk, model_yaml, suite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,13 +131,14 @@ def monitor_one(model: str) -> dict[str, Any]:
     """One monitor flow run (a real Prefect flow run); its verdict and wall seconds."""
     from flows.monitor import monitor
 
-    started = time.perf_counter()
-    summary = dict(monitor(model=model, window_end=WINDOW_END, actions=False))
+    started, cpu = time.perf_counter(), time.process_time()
+    summary: dict[str, Any] = dict(cast(Any, monitor(model=model, window_end=WINDOW_END, actions=False)))
     return {"model": model, "verdict": summary["verdict"], "seconds": time.perf_counter() - started,
+            "cpu": time.process_time() - cpu,
             "pid": os.getpid(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def empty_one(_: int) -> float:
+def empty_one(_: int) -> tuple[float, float]:
     """Prefect's own cost of one flow run with MONITOR_TASKS task runs that do nothing."""
     from prefect import flow, task
 
@@ -139,9 +150,9 @@ def empty_one(_: int) -> float:
     def overhead() -> int:
         return sum(noop(i) for i in range(MONITOR_TASKS))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     overhead()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 # ---------------------------------------------------------------- the parent
@@ -191,33 +202,33 @@ def recorded_verdicts(models: list[str]) -> dict[str, str]:
     return {str(r.model): str(r.status) for r in rows}
 
 
-def fresh_process_start() -> float:
-    """What a runner or worker pays before each run: a new Python process importing the monitor flow."""
-    code = "import time; t = time.perf_counter(); import flows.monitor; print(time.perf_counter() - t)"
-    started = time.perf_counter()
-    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    float(output.strip().splitlines()[-1])
-    return time.perf_counter() - started
+def fresh_process_start() -> tuple[float, float]:
+    """What a runner or worker pays before each run: a new Python process importing the monitor flow
+    (wall and CPU seconds of that process)."""
+    run = run_child(["-c", "import flows.monitor; print('{}')"])
+    return run.wall, run.cpu
 
 
 def tick(args: argparse.Namespace, project: Path) -> None:
     models = [model_name(i) for i in range(args.models)]
-    with prefect_server(project / "prefect", database_url=args.prefect_database) as api_url:
+    with prefect_server(project / "prefect", database_url=args.prefect_database) as (api_url, server):
         os.environ["PREFECT_API_URL"] = api_url
         print(f"Prefect server at {api_url}; load average {load_average()}", flush=True)
         started = time.perf_counter()
         with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
             # one import per worker: submitted together, each worker takes one while the other imports
             imports = [f.result() for f in [pool.submit(warm) for _ in range(args.workers)]]
-            warmed = time.perf_counter()
+            warmed, server_cpu = time.perf_counter(), group_cpu_seconds(server)
             runs = list(pool.map(monitor_one, models))
-            finished = time.perf_counter()
+            finished, server_cpu = time.perf_counter(), group_cpu_seconds(server) - server_cpu
             recorded = recorded_verdicts(models)
             checked = time.perf_counter()
             empty = list(pool.map(empty_one, range(args.overhead_runs)))
         cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
         fresh = fresh_process_start()
     seconds = sorted(r["seconds"] for r in runs)
+    run_cpu = sum(r["cpu"] for r in runs)
+    empty_wall, empty_cpu = [e[0] for e in empty], [e[1] for e in empty]
     verdicts: dict[str, int] = {}
     for run in runs:
         verdicts[run["verdict"]] = verdicts.get(run["verdict"], 0) + 1
@@ -233,11 +244,16 @@ def tick(args: argparse.Namespace, project: Path) -> None:
     print(f"per monitor run: mean {statistics.mean(seconds):.2f} s, median {statistics.median(seconds):.2f} s, "
           f"p95 {seconds[int(0.95 * (len(seconds) - 1))]:.2f} s, max {seconds[-1]:.2f} s; "
           f"throughput {args.models / (finished - warmed) * 60:.0f} runs/min")
+    print(f"CPU of the tick: flow runs {run_cpu:.0f} s (mean {run_cpu / len(runs):.2f} s per run) + Prefect "
+          f"server {server_cpu:.0f} s = {run_cpu + server_cpu:.0f} s, i.e. {(run_cpu + server_cpu) / 2:.0f} s "
+          "of wall time on two otherwise idle cores")
     print(f"Prefect overhead per run (empty flow, {MONITOR_TASKS} no-op tasks, {args.overhead_runs} runs): "
-          f"mean {statistics.mean(empty):.2f} s, median {statistics.median(empty):.2f} s")
+          f"wall mean {statistics.mean(empty_wall):.2f} s, median {statistics.median(empty_wall):.2f} s; "
+          f"client CPU mean {statistics.mean(empty_cpu):.2f} s")
     print(f"worker peak RSS: {max(r['peak_rss_mb'] for r in runs):,.0f} MB; workers' CPU "
-          f"{cpu.ru_utime + cpu.ru_stime:.0f} s")
-    print(f"fresh process start (what a runner or worker pays per run before any work): {fresh:.1f} s")
+          f"{cpu.ru_utime + cpu.ru_stime:.0f} s in all (imports and overhead runs included)")
+    print(f"fresh process start (what a runner or worker pays per run before any work): {fresh[0]:.1f} s wall, "
+          f"{fresh[1]:.1f} s CPU")
     if len(recorded) != args.models:
         sys.exit(f"only {len(recorded)} of {args.models} verdicts were recorded")
 

@@ -34,7 +34,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -80,7 +80,7 @@ def frame_chunk(rows: int, seed: int, first_id: int, start: datetime, seconds: i
         shape = i % 5
         if shape == 0:
             values = rng.normal(10 * i, 1 + i, rows)
-            std = 1 + i
+            std = 1.0 + i
         elif shape == 1:
             values, std = rng.lognormal(1, 0.6, rows), 2.0
         elif shape == 2:
@@ -251,7 +251,8 @@ def child_floor() -> dict[str, Any]:
     imported = time.perf_counter()
     url = sa.make_url(os.environ["DRIFTFLOW_WAREHOUSE_URL"]).set(drivername="postgresql")
     query = _window_sql(config, config.monitored_columns, WINDOW_END - timedelta(days=7), WINDOW_END)
-    frame = cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow").to_pandas()
+    table = cast(Any, cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow"))
+    frame = table.to_pandas()
     done = time.perf_counter()
     return {"rows": len(frame), "columns": frame.shape[1], "import_s": imported - started,
             "work_s": done - imported, "phases": {"read": done - imported}}
@@ -337,9 +338,8 @@ def child_driftflow() -> dict[str, Any]:
     from flows.monitor import monitor
 
     imported = time.perf_counter()
-    summary = monitor(model=MODEL, window_end=WINDOW_END, actions=False)
+    summary: dict[str, Any] = dict(cast(Any, monitor(model=MODEL, window_end=WINDOW_END, actions=False)))
     done = time.perf_counter()
-    summary = dict(summary)
     report = summary.get("report")
     return {"rows": summary["row_count"], "labelled_rows": summary["labelled_rows"],
             "import_s": imported - started, "work_s": done - imported, "phases": {"monitor flow": done - imported},
@@ -408,7 +408,7 @@ def main() -> None:
     runs: dict[str, ChildRun] = {}
     wanted = [a.strip() for a in args.only.split(",") if a.strip()]
     print(f"load average before: {load_average()}", flush=True)
-    with prefect_server(project / "prefect") as api_url:
+    with prefect_server(project / "prefect") as (api_url, _):
         for approach in wanted:
             extra = ["--report-dir", str(project / "home" / "plain-report")] if approach == "plain" else []
             runs[approach] = run_child([__file__, "--child", approach, *extra], {**env, "PREFECT_API_URL": api_url})

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from prefect import flow, runtime, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 
@@ -17,10 +17,11 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
 from tasks.monitor.validate import validate_window
+from tasks.monitor.window_report import render_window_report
 from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
-from tasks.results import ValidationSummary, WindowData
+from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
 from tasks.retrain.trigger import request_retraining
 from tasks.schedule import latest_window_end, resolve_window
 from tasks.settings import artifacts_dir
@@ -57,18 +58,20 @@ def worth_measuring(config: ModelConfig, data: WindowData, validation: Validatio
 
 
 @flow(name="monitor", flow_run_name=run_name, log_prints=True)
-def monitor(model: str, window_end: datetime | None = None, actions: bool = True) -> Any:
+def monitor(model: str, window_end: datetime | None = None, actions: bool = True,
+            full_report: bool = False) -> Any:
     """Measure one window of a monitored model and record an explained verdict."""
     config = load_config(model)
     window = resolve_window(config, window_end or scheduled_window_end(config))
     store = open_store()
-    reference = load_reference(store, config)
+    reference = load_reference(store, config, at=window.end)
     data = extract_window(config, window)
     validated = validate_window(config, data.current, window.end)
     validation, data = validated.summary, replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
-        drift = measure_drift(config, data, reference, artifacts_dir() / "reports" / model / window_stamp(window.end))
+        drift = measure_drift(config, data, reference)
+        drift = replace(drift, report_path=report(config, data, reference, drift, full_report))
     history = read_history(store, config, window.end)
     verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
                              history=history)
@@ -82,7 +85,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     if verdict.status == "drift" and actions:
         retrain_request = request_retraining(store, config, window, verdict)
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
-                             reference.version, retrain_request)
+                             reference.version, retrain_request, validation.quarantined_rows)
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
@@ -90,3 +93,17 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
 
 def window_stamp(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M")
+
+
+def report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
+           full_report: bool) -> str | None:
+    """The window's HTML report (a sample unless `full_report`); a report that fails to render is logged,
+    never the reason a measured window goes unrecorded."""
+    root = artifacts_dir() / "reports"
+    path = root / config.name / window_stamp(data.window.end) / "drift.html"
+    try:
+        return render_window_report(config, data, reference, drift, path, root,
+                                    max_rows=None if full_report else config.drift.report_rows)
+    except Exception as exc:
+        get_run_logger().warning("the HTML report of %s could not be rendered: %s", config.name, exc)
+        return None

@@ -229,6 +229,7 @@ class DriftConfig(Strict):
     calibration: CalibrationConfig = CalibrationConfig()
     false_alarms: FalseAlarmConfig = FalseAlarmConfig()
     dataset_share: float = Field(0.3, gt=0, le=1)
+    report_rows: int = Field(5_000, ge=100)  # the HTML report draws at most this many rows of each side
     severity: SeverityConfig = SeverityConfig()
     per_column: dict[str, ColumnDriftOverride] = Field(default_factory=dict)
 

@@ -198,15 +198,22 @@ class Calibration:
 
 def _chunk_rows(reference: pd.DataFrame, config: CalibrationConfig, timestamp: str | None,
                 window: Span | timedelta | None, window_rows: int | None, start: datetime | None,
-                end: datetime | None) -> tuple[str, list[str], list[np.ndarray]]:
+                end: datetime | None, bounds: Sequence[tuple[datetime, datetime]] | None = None,
+                ) -> tuple[str, list[str], list[np.ndarray]]:
     """The chunking's description, each chunk's label and row positions (time order)."""
-    if config.chunks == "time" and timestamp and window is not None:
+    if config.chunks == "time" and timestamp and (window is not None or bounds is not None):
         moments = pd.to_datetime(reference[timestamp])
         aware = moments.dt.tz is not None
-        chunks = time_chunks(moments, window, _like(start, aware), _like(end, aware))
+        chunks: list[tuple[datetime, datetime]]
+        if bounds is not None:
+            chunks = [(_same(a, aware), _same(b, aware)) for a, b in bounds]
+        else:
+            assert window is not None
+            chunks = time_chunks(moments, window, _like(start, aware), _like(end, aware))
         positions = [np.flatnonzero(((moments >= a) & (moments < b)).to_numpy()) for a, b in chunks]
         labels = [f"{a.isoformat()} – {b.isoformat()}" for a, b in chunks]
-        return f"{_span_text(window)} by time", labels, positions
+        text = _span_text(window) if window is not None else "scheduled windows"
+        return f"{text} by time", labels, positions
     order = np.argsort(pd.to_datetime(reference[timestamp]).to_numpy(), kind="stable") if timestamp else \
         np.arange(len(reference))
     if window_rows is None:
@@ -230,6 +237,12 @@ def _span_text(window: Span | timedelta) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _same(moment: datetime, aware: bool) -> datetime:
+    found = _like(moment, aware)
+    assert found is not None
+    return found
 
 
 def _like(moment: datetime | None, aware: bool) -> datetime | None:
@@ -272,14 +285,17 @@ def _leave_out(stat: Statistic, column: pd.Series, **sketch: int) -> Callable[[n
 
 def calibrate(reference: pd.DataFrame, statistics: Sequence[Statistic], config: CalibrationConfig, *,
               timestamp: str | None = None, window: Span | timedelta | None = None, window_rows: int | None = None,
-              start: datetime | None = None, end: datetime | None = None, **sketch: int) -> Calibration:
+              start: datetime | None = None, end: datetime | None = None,
+              bounds: Sequence[tuple[datetime, datetime]] | None = None, **sketch: int) -> Calibration:
     """Learn a band per statistic from leave-one-out scores of the reference's window-sized chunks.
 
     `config.chunks == 'time'` needs `timestamp` and `window` (a Span such as '7d' or '1mo', or a
     timedelta); otherwise chunks are `window_rows` rows each (estimated from the reference's density when
     not given). `start`/`end` are the reference window's bounds (default: its first and last timestamp).
+    `bounds`, when given, are the chunks' [start, end) intervals (the schedule's own windows).
     """
-    chunking, labels, positions = _chunk_rows(reference, config, timestamp, window, window_rows, start, end)
+    chunking, labels, positions = _chunk_rows(reference, config, timestamp, window, window_rows, start, end,
+                                              bounds)
     scores: dict[str, list[float]] = {s.column: [] for s in statistics}
     for stat in statistics:
         if stat.column not in reference:

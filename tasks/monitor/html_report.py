@@ -57,8 +57,11 @@ def sample_rows(frame: pd.DataFrame, timestamp: str | None, max_rows: int, seed:
         members = positions[codes.to_numpy() == stratum]
         take = max(1, round(max_rows * len(members) / len(frame)))
         chosen.append(rng.choice(members, min(take, len(members)), replace=False))
-    picked = np.sort(np.concatenate(chosen))[:max_rows]
-    return frame.iloc[picked]
+    picked = np.concatenate(chosen)
+    if len(picked) < max_rows:  # rounding per stratum fell short: top up from the rows not drawn yet
+        rest = np.setdiff1d(positions, picked)
+        picked = np.concatenate([picked, rng.choice(rest, max_rows - len(picked), replace=False)])
+    return frame.iloc[np.sort(picked)[:max_rows]]
 
 
 def seed_for(model: str, stamp: str) -> int:

@@ -17,7 +17,7 @@ from tasks.settings import reports_url
 
 def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift: DriftSummary | None,
                    row_count: int, labelled_rows: int, reference_version: str | None,
-                   retrain_request: dict[str, Any] | None = None) -> dict[str, Any]:
+                   retrain_request: dict[str, Any] | None = None, quarantined_rows: int = 0) -> dict[str, Any]:
     """The JSON-ready summary of one window (what `--json` prints, and what the flow returns)."""
     perf = drift.performance if drift else None
     return {
@@ -25,15 +25,21 @@ def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift:
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
         "verdict": verdict.status,
+        "severe": verdict.severe,
         "reasons": verdict.reasons,
         "drifted_columns": [
-            {"column": c.column, "kind": c.kind, "method": c.method, "score": c.score, "threshold": c.threshold}
+            {"column": c.column, "kind": c.kind, "method": c.method, "score": c.score, "threshold": c.threshold,
+             "threshold_source": c.threshold_source, "p_value": c.p_value, "severity": c.severity}
             for c in (drift.columns if drift else []) if c.drifted],
+        "false_alarm_control": drift.false_alarm_control if drift else None,
         "performance": None if perf is None else {
             "metric": perf.metric, "value": perf.value, "reference": perf.reference_value, "drop": perf.drop,
-            "labelled_rows": perf.labelled_rows},
+            "labelled_rows": perf.labelled_rows, "ci": [perf.ci_low, perf.ci_high],
+            "allowance": perf.allowance, "allowance_source": perf.allowance_source,
+            "estimated": perf.estimated_value, "estimated_method": perf.estimated_method},
         "row_count": row_count,
         "labelled_rows": labelled_rows,
+        "quarantined_rows": quarantined_rows,
         "reference_version": reference_version,
         "report": drift.report_path if drift else None,
         "retrain": None if retrain_request is None else {
@@ -86,10 +92,19 @@ def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSum
              f"reference `{summary['reference_version']}`", "", "## Reasons",
              *[f"- {reason}" for reason in summary["reasons"]]]
     if perf:
+        low, high = perf.get("ci") or [None, None]
+        interval = f", {config.performance.confidence:.0%} interval {_fmt(low)}–{_fmt(high)}" if low is not None \
+            else ""
+        allowed = _fmt(perf.get("allowance")) if perf.get("allowance") is not None else str(config.performance.max_drop)
+        source = f" ({perf['allowance_source']})" if perf.get("allowance_source") else ""
         lines += ["", "## Performance (matured window)",
-                  f"{perf['metric']}: {_fmt(perf['value'])} vs reference {_fmt(perf['reference'])} "
-                  f"(drop {_fmt(perf['drop'])}, allowed {config.performance.max_drop}) "
+                  f"{perf['metric']}: {_fmt(perf['value'])}{interval} vs reference {_fmt(perf['reference'])} "
+                  f"(drop {_fmt(perf['drop'])}, allowed {allowed}{source}) "
                   f"on {perf['labelled_rows']} labelled rows"]
+    if summary.get("false_alarm_control"):
+        lines += ["", "## Drift across features", f"False-alarm control: {summary['false_alarm_control']}."]
+    if drift is not None and drift.notes:
+        lines += ["", "## Notes", *[f"- {note}" for note in drift.notes]]
     if summary.get("retrain"):
         lines += ["", "## Retraining", f"{summary['retrain']['status']}: {summary['retrain']['decision']}"]
     create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-verdict",
@@ -97,7 +112,9 @@ def publish_report(config: ModelConfig, summary: dict[str, Any], drift: DriftSum
     if drift is not None:
         create_table_artifact(key=f"{key}-column-drift", description="Per-column drift", table=[
             {"column": c.column, "kind": c.kind, "method": c.method, "score": _fmt(c.score),
-             "threshold": c.threshold, "drifted": "yes" if c.drifted else "no", "issue": c.issue or ""}
+             "threshold": _fmt(c.threshold), "threshold from": c.threshold_source,
+             "tail probability": "–" if c.p_value is None else f"{c.p_value:.3g}", "severity": c.severity,
+             "drifted": "yes" if c.drifted else "no", "issue": c.issue or c.note or ""}
             for c in drift.columns])
         if drift.report_path:
             link = report_link(drift.report_path)

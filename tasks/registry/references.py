@@ -19,6 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from tasks.config import ModelConfig
 from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
+from tasks.monitor.profile import ReferenceProfile
+from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
 from tasks.settings import artifacts_dir
 from tasks.store.schema import reference_snapshots
@@ -50,12 +52,15 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = [c for c in config.monitored_columns if c in data]
     data[columns].to_parquet(path, index=False)
+    profile = profile_reference(config, data[columns], start, end, performance_chunks(config, data, start, end))
+    profile_path = write_profile(profile, path)
     conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == config.name,
                                                       reference_snapshots.c.version == version))
     conn.execute(sa.insert(reference_snapshots).values(
         model=config.name, version=version, model_version=model_version, window_start=utc_naive(start),
         window_end=utc_naive(end), rows=len(data), performance=performance, path=str(path), active=False,
-        kind=kind, created_at=utc_naive(datetime.now(UTC))))
+        kind=kind, created_at=utc_naive(datetime.now(UTC)), profile_path=str(profile_path),
+        calibration=profile.calibration))
     return ReferenceVersion(version, str(path), len(data), performance)
 
 
@@ -140,9 +145,26 @@ def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None =
     if ts in data:
         data[ts] = pd.to_datetime(data[ts], utc=True)
     performance = row["performance"]
+    profile = _profile_of(engine, config, row, data)
     return Reference(version=str(row["version"]), data=data,
                      performance=float(performance) if isinstance(performance, int | float) else None,
-                     model_version=str(row["model_version"]) if row["model_version"] is not None else None)
+                     model_version=str(row["model_version"]) if row["model_version"] is not None else None,
+                     profile=profile, calibration=profile.calibration)
+
+
+def _profile_of(engine: sa.Engine, config: ModelConfig, row: dict[str, object], data: pd.DataFrame) -> ReferenceProfile:
+    """The version's stored profile; a version stored before profiles existed gets one now, stored once."""
+    stored = row.get("profile_path")
+    if stored and Path(str(stored)).exists():
+        return read_profile(str(stored))
+    start, end = reference_window(row)
+    profile = profile_reference(config, data, start, end, performance_chunks(config, data, start, end))
+    path = write_profile(profile, str(row["path"]))
+    table = reference_snapshots
+    with engine.begin() as conn:
+        conn.execute(sa.update(table).where(table.c.model == config.name, table.c.version == row["version"])
+                     .values(profile_path=str(path), calibration=profile.calibration))
+    return profile
 
 
 def reference_window(row: dict[str, object]) -> tuple[datetime, datetime]:

@@ -57,10 +57,11 @@ def announce_decision(config: ModelConfig, scores: HoldoutScores, decision: Prom
         "challenger_score": decision.challenger_score, "champion_score": decision.champion_score,
         "probability": decision.probability, "holdout_rows": decision.holdout_rows, "reason": decision.reason})
     table: list[dict[str, Any]] = [
-        {"role": scores.champion_source, "version": scores.champion_version,
-         scores.metric: _num(decision.champion_score), "holdout rows": decision.holdout_rows},
+        {"role": "champion", "version": scores.champion_version,
+         scores.metric: _num(decision.champion_score), "holdout rows": decision.holdout_rows,
+         "scored as": scores.champion_source},
         {"role": "challenger", "version": version, scores.metric: _num(decision.challenger_score),
-         "holdout rows": decision.holdout_rows}]
+         "holdout rows": decision.holdout_rows, "scored as": "retrained model"}]
     create_table_artifact(key=f"{config.name}-champion-vs-challenger", description=decision.reason, table=table)
     create_markdown_artifact(key=f"{config.name}-promotion", markdown=(
         f"# {config.name}: challenger v{version} {outcome}\n\n{decision.reason}\n"))

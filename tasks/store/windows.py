@@ -47,11 +47,14 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> None:
         if record.drift is not None:
             conn.execute(sa.insert(column_drift), [
                 {**key, "column_name": c.column, "kind": c.kind, "method": c.method, "threshold": c.threshold,
-                 "score": c.score, "drifted": c.drifted, "issue": c.issue or c.note} for c in record.drift.columns])
+                 "score": c.score, "drifted": c.drifted, "issue": c.issue or c.note, "p_value": c.p_value,
+                 "threshold_source": c.threshold_source, "severity": c.severity} for c in record.drift.columns])
             perf = record.drift.performance
             conn.execute(sa.insert(performance).values(
                 **key, metric=perf.metric, value=perf.value, reference_value=perf.reference_value,
-                drop_vs_reference=perf.drop, labelled_rows=perf.labelled_rows))
+                drop_vs_reference=perf.drop, labelled_rows=perf.labelled_rows, ci_low=perf.ci_low,
+                ci_high=perf.ci_high, allowance=perf.allowance, allowance_source=perf.allowance_source,
+                estimated_value=perf.estimated_value, estimated_method=perf.estimated_method))
 
 
 def _run_row(record: WindowRecord) -> dict[str, Any]:

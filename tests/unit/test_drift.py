@@ -1,7 +1,8 @@
-"""measure_drift on synthetic flights weeks: real Evidently runs, small data (about 1 s per run)."""
+"""measure_drift on synthetic flights weeks: scored against the reference profile, small data."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sklearn.metrics import roc_auc_score
 
 from tasks.config import DriftConfig, ModelConfig, load_model_config
 from tasks.monitor.drift import DriftError, measure_drift
+from tasks.monitor.window_report import render_window_report
+from tasks.registry.profiles import profile_reference
 from tasks.results import ColumnDrift, DriftSummary, Reference, Window, WindowData
 from tests.factories import flights_batch
 
@@ -30,16 +33,26 @@ def config() -> ModelConfig:
 
 
 @pytest.fixture(scope="module")
-def reference() -> Reference:
+def reference(config: ModelConfig) -> Reference:
     data = flights_batch(3000, seed=0)
     auc = roc_auc_score(data.arrived_late, data.delay_proba)
-    return Reference(version="test", data=data, performance=auc)
+    return profiled(config, Reference(version="test", data=data, performance=auc))
+
+
+def profiled(config: ModelConfig, reference: Reference) -> Reference:
+    """The reference with the profile its version stores (calibrated from its own weeks)."""
+    ts = reference.data[config.source.timestamp]
+    profile = profile_reference(config, reference.data, ts.min().to_pydatetime(),
+                                ts.max().to_pydatetime() + timedelta(seconds=1))
+    return replace(reference, profile=profile, calibration=profile.calibration)
 
 
 def measure(config: ModelConfig, reference: Reference, current: pd.DataFrame, report_dir: Path,
             labelled: pd.DataFrame | None = None) -> DriftSummary:
     labelled = flights_batch(1500, seed=2) if labelled is None else labelled
-    return measure_drift.fn(config, WindowData(WINDOW, current, labelled), reference, report_dir)
+    if reference.profile is None:
+        reference = profiled(config, reference)
+    return measure_drift.fn(config, WindowData(WINDOW, current, labelled), reference)
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +132,16 @@ def test_a_p_value_method_drifts_below_its_threshold(config: ModelConfig, refere
     assert not humid.drifted
 
 
-def test_the_html_reports_are_saved(warm_week: DriftSummary) -> None:
-    """The feature report is saved as drift.html next to the target report, target.html."""
-    assert warm_week.report_path is not None
-    report = Path(warm_week.report_path)
-    assert report.name == "drift.html" and report.stat().st_size > 100_000
-    assert (report.parent / "target.html").is_file()
+def test_the_html_report_is_a_bounded_sample_that_shares_its_javascript(
+        config: ModelConfig, reference: Reference, warm_week: DriftSummary, tmp_path: Path) -> None:
+    """The report says which sample it shows, uses the thresholds of the verdict, and links the shared bundle."""
+    data = WindowData(WINDOW, flights_batch(1500, seed=1, temp_shift=25), flights_batch(1500, seed=2))
+    path = tmp_path / "reports" / "m" / "w" / "drift.html"
+    written = render_window_report.fn(config, data, reference, warm_week, path, tmp_path / "reports", max_rows=500)
+    page = Path(str(written)).read_text()
+    assert "sample of 500 of 1,500 window rows and 500 of 3,000 reference rows" in page
+    assert '<script src="../../_assets/' in page and len(page) < 1_000_000
+    assert len(list((tmp_path / "reports" / "_assets").glob("*.js"))) == 1
 
 
 def test_an_all_null_column_is_reported_not_measured(awkward_week: DriftSummary) -> None:
@@ -141,11 +158,12 @@ def test_a_missing_column_is_reported(awkward_week: DriftSummary) -> None:
     assert humid.score is None and humid.issue == "missing from this window"
 
 
-def test_a_constant_reference_column_is_skipped(awkward_week: DriftSummary) -> None:
-    """A feature constant in the reference cannot be scored: it is skipped with an issue naming the value."""
+def test_a_constant_reference_column_is_a_note_not_a_warning(awkward_week: DriftSummary) -> None:
+    """A feature constant in the reference cannot be scored: one note naming the value, no issue to warn on."""
     visib = column(awkward_week, "visib")
-    assert visib.score is None and not visib.drifted
-    assert visib.issue is not None and visib.issue.startswith("constant in the reference (10")
+    assert visib.score is None and not visib.drifted and visib.issue is None
+    assert visib.note is not None and visib.note.startswith("constant in the reference (10")
+    assert any(n.startswith("visib: constant in the reference") for n in awkward_week.notes)
 
 
 def test_a_constant_window_column_is_drift(awkward_week: DriftSummary) -> None:
@@ -201,11 +219,40 @@ def test_too_few_labelled_rows_leave_performance_and_target_unmeasured(
     assert summary.performance.value is None and summary.performance.labelled_rows == 100
     target = summary.of_kind("target")
     assert target is not None and target.score is None and target.issue == "too few labelled rows (100)"
-    assert not (tmp_path / "target.html").exists()
 
 
 def test_an_empty_window_is_an_error(config: ModelConfig, reference: Reference, tmp_path: Path) -> None:
-    """An empty window raises DriftError instead of failing deep inside Evidently."""
+    """An empty window raises DriftError instead of failing deep inside the scoring."""
     empty = flights_batch(10, seed=1).iloc[:0]
     with pytest.raises(DriftError, match="no rows to measure"):
         measure(config, reference, empty, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def calibrated() -> tuple[ModelConfig, Reference]:
+    """The shipped defaults (thresholds learned from the reference) on an eight-week reference."""
+    shipped = load_model_config("flights-delay")
+    config = shipped.model_copy(update={"drift": DriftConfig()})
+    data = flights_batch(16_000, seed=0, start=datetime(2012, 11, 12, tzinfo=UTC), days=56)
+    auc = roc_auc_score(data.arrived_late, data.delay_proba)
+    return config, profiled(config, Reference(version="eight-weeks", data=data, performance=auc))
+
+
+def test_calibrated_thresholds_say_where_they_come_from(calibrated: tuple[ModelConfig, Reference]) -> None:
+    """Each column's threshold is the p99 band of the reference's weekly chunks, with a tail probability."""
+    config, reference = calibrated
+    summary = measure(config, reference, flights_batch(2000, seed=1), Path("."))
+    temp = column(summary, "temp")
+    assert temp.threshold_source == "the p99 of 7 reference chunks"  # whole scheduled weeks (Monday 06:00) inside it
+    assert temp.p_value is not None and 0 < temp.p_value <= 1
+    assert summary.drifted_features == []
+    assert summary.false_alarm_control == "Benjamini–Hochberg at FDR 0.05 across 10 features"
+
+
+def test_a_calibrated_warm_week_flags_temp_only(calibrated: tuple[ModelConfig, Reference]) -> None:
+    """A 25 °F warmer week is far outside temp's band and survives the control; nothing else is flagged."""
+    config, reference = calibrated
+    summary = measure(config, reference, flights_batch(2000, seed=1, temp_shift=25), Path("."))
+    assert [c.column for c in summary.drifted_features] == ["temp"]
+    temp = column(summary, "temp")
+    assert temp.score is not None and temp.score > temp.threshold and temp.severity == "warn"

@@ -1,0 +1,73 @@
+"""Write one window's Evidently HTML report: a bounded, reproducible sample of the window and the reference.
+
+The verdict never depends on the sample: it was decided on every row against the reference profile. The
+report shows the same columns with the same methods and thresholds, says which sample it draws, and shares
+Evidently's JavaScript bundle with every other report under the reports folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.config import ModelConfig
+from tasks.monitor.html_report import (
+    DEFAULT_MAX_ROWS,
+    ReportColumn,
+    compress_data,
+    render_report,
+    sample_rows,
+    seed_for,
+    share_javascript,
+)
+from tasks.monitor.profile import label
+from tasks.results import DriftSummary, Reference, WindowData
+
+
+def _values(values: pd.Series, numeric: bool) -> pd.Series:
+    """What Evidently is given: float64 for numeric columns, category labels (None when missing) otherwise."""
+    return values.astype("float64") if numeric else values.map(label)
+
+
+@task(name="render-report", cache_policy=NO_CACHE)
+def render_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
+                         path: Path, reports_root: Path, max_rows: int | None = DEFAULT_MAX_ROWS) -> str | None:
+    """Render the report to `path` and return it; None when no column could be scored. `max_rows=None`
+    renders every row (`--full-report`)."""
+    columns = [ReportColumn(c.column, c.kind == "numeric" or (c.kind in ("prediction", "target") and
+                                                                 _is_numeric(reference.data, c.column)),
+                            c.method, c.threshold)
+               for c in drift.columns if c.score is not None and c.kind != "target"]
+    if not columns:
+        return None
+    names = [c.name for c in columns]
+    timestamp = config.source.timestamp
+    stamp = f"{data.window.end:%Y%m%dT%H%M}"
+    current, ref = data.current, reference.data
+    if max_rows is not None:
+        current = sample_rows(current, timestamp, max_rows, seed_for(config.name, stamp))
+        ref = sample_rows(ref, timestamp, max_rows, seed_for(config.name, f"reference/{reference.version}"))
+    banner = (f"{config.name}, window ending {data.window.end:%Y-%m-%d %H:%M} UTC: drawn from a time-stratified "
+              f"sample of {len(current):,} of {len(data.current):,} window rows and {len(ref):,} of "
+              f"{len(reference.data):,} reference rows ({reference.version}). The verdict was decided on every "
+              f"row against the reference profile; thresholds shown are the ones it used. "
+              f"{drift.false_alarm_control or ''}")
+    typed = [ReportColumn(c.name, c.numeric, c.method, c.threshold) for c in columns]
+    cur = pd.DataFrame({c.name: _values(current[c.name], c.numeric) for c in columns})
+    base = pd.DataFrame({c.name: _values(ref[c.name], c.numeric) for c in columns if c.name in ref})
+    if list(base.columns) != names:
+        typed = [c for c in typed if c.name in base]
+        cur = cur[[c.name for c in typed]]
+    page = render_report(typed, cur, base, banner)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = compress_data(share_javascript(page, path, reports_root))
+    path.write_text(page)
+    return str(path)
+
+
+def _is_numeric(frame: pd.DataFrame, column: str) -> bool:
+    return column in frame and bool(pd.api.types.is_numeric_dtype(frame[column])
+                                    and not pd.api.types.is_bool_dtype(frame[column]))

@@ -248,14 +248,14 @@ def child_floor() -> dict[str, Any]:
     from tasks.config import load_model_config
 
     config = load_model_config(MODEL)
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), time.process_time()
     url = sa.make_url(os.environ["DRIFTFLOW_WAREHOUSE_URL"]).set(drivername="postgresql")
     query = _window_sql(config, config.monitored_columns, WINDOW_END - timedelta(days=7), WINDOW_END)
     table = cast(Any, cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow"))
     frame = table.to_pandas()
     done = time.perf_counter()
     return {"rows": len(frame), "columns": frame.shape[1], "import_s": imported - started,
-            "work_s": done - imported, "phases": {"read": done - imported}}
+            "work_s": done - imported, "work_cpu_s": time.process_time() - cpu, "phases": {"read": done - imported}}
 
 
 def child_plain(report_dir: str) -> dict[str, Any]:
@@ -269,7 +269,7 @@ def child_plain(report_dir: str) -> dict[str, Any]:
     from tasks.config import load_model_config
 
     config = load_model_config(MODEL)
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), time.process_time()
     phases: dict[str, float] = {}
     engine = sa.create_engine(os.environ["DRIFTFLOW_WAREHOUSE_URL"])
     table = os.environ["DRIFTFLOW_BENCH_TABLE"]
@@ -313,7 +313,8 @@ def child_plain(report_dir: str) -> dict[str, Any]:
     done = time.perf_counter()
     flags, scores, share = evidently_flags(json.loads(snapshot.json()))
     return {"rows": len(current), "reference_rows": len(reference), "import_s": imported - started,
-            "work_s": done - imported, "phases": phases, "validation_success": bool(validated.success),
+            "work_s": done - imported, "work_cpu_s": time.process_time() - cpu, "phases": phases,
+            "validation_success": bool(validated.success),
             "expectations": len(validated.results), "drifted": sorted(c for c, f in flags.items() if f),
             "scores": scores, "dataset_drift_share": share, "html_mb": html.stat().st_size / 2**20}
 
@@ -333,16 +334,27 @@ def evidently_flags(payload: dict[str, Any]) -> tuple[dict[str, bool], dict[str,
 
 
 def child_driftflow() -> dict[str, Any]:
-    """driftflow's monitor flow on the window, in this process, reporting to the benchmark's Prefect server."""
+    """driftflow's monitor flow on the window, in this process, reporting to the benchmark's Prefect server;
+    its phases are the task runs' durations as the server recorded them."""
     started = time.perf_counter()
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+
     from flows.monitor import monitor
 
-    imported = time.perf_counter()
-    summary: dict[str, Any] = dict(cast(Any, monitor(model=MODEL, window_end=WINDOW_END, actions=False)))
-    done = time.perf_counter()
+    imported, cpu = time.perf_counter(), time.process_time()
+    state = cast(Any, monitor(model=MODEL, window_end=WINDOW_END, actions=False, return_state=True))
+    done, cpu = time.perf_counter(), time.process_time() - cpu
+    summary: dict[str, Any] = dict(state.result())
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(
+            flow_run_id=TaskRunFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    phases = {r.name.rsplit("-", 1)[0]: r.total_run_time.total_seconds()
+              for r in sorted(runs, key=lambda r: r.start_time or r.expected_start_time or 0)}
+    phases = {name: seconds for name, seconds in phases.items() if seconds >= 0.05}
     report = summary.get("report")
     return {"rows": summary["row_count"], "labelled_rows": summary["labelled_rows"],
-            "import_s": imported - started, "work_s": done - imported, "phases": {"monitor flow": done - imported},
+            "import_s": imported - started, "work_s": done - imported, "work_cpu_s": cpu, "phases": phases,
             "verdict": summary["verdict"], "reasons": summary["reasons"],
             "drifted": sorted(c["column"] for c in summary["drifted_columns"] if c["kind"] != "target"),
             "scores": {c["column"]: c["score"] for c in summary["drifted_columns"]},
@@ -352,17 +364,22 @@ def child_driftflow() -> dict[str, Any]:
 # ---------------------------------------------------------------- the parent: run, print, compare
 
 def print_table(runs: dict[str, ChildRun]) -> None:
+    """Seconds, CPU and peak RSS per approach, and the ratios on both wall and CPU seconds of the work."""
     plain, floor = runs.get("plain"), runs.get("floor")
-    print(f"\n{'approach':<11}{'process s':>10}{'work s':>9}{'CPU s':>8}{'peak RSS MB':>13}"
-          f"{'vs plain':>10}{'vs floor':>10}   phases (s)")
+
+    def ratio(a: ChildRun | None, b: ChildRun | None, key: str) -> str:
+        return f"{float(a.result[key]) / float(b.result[key]):.1f}x" if a and b else "–"
+
+    print(f"\n{'approach':<11}{'process s':>10}{'work s':>9}{'process CPU s':>15}{'work CPU s':>12}"
+          f"{'peak RSS MB':>13}{'plain/this':>16}{'this/floor':>16}")
     for name, run in runs.items():
-        work = float(run.result["work_s"])
-        versus_plain = f"{float(plain.result['work_s']) / work:.1f}x" if plain else "–"
-        versus_floor = f"{work / float(floor.result['work_s']):.1f}x" if floor else "–"
-        phases = ", ".join(f"{k} {v:.1f}" for k, v in run.result["phases"].items())
-        print(f"{name:<11}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>8.1f}{run.peak_rss_mb:>13,.0f}"
-              f"{versus_plain:>10}{versus_floor:>10}   {phases}")
-    print("vs plain: plain's work seconds / this one's (how many times faster); vs floor: this one's / floor's")
+        work, work_cpu = float(run.result["work_s"]), float(run.result["work_cpu_s"])
+        print(f"{name:<11}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>15.1f}{work_cpu:>12.1f}{run.peak_rss_mb:>13,.0f}"
+              f"{ratio(plain, run, 'work_s') + ' / ' + ratio(plain, run, 'work_cpu_s'):>16}"
+              f"{ratio(run, floor, 'work_s') + ' / ' + ratio(run, floor, 'work_cpu_s'):>16}")
+    print("work: after imports; ratios: wall / CPU seconds of the work (plain/this: how many times faster)")
+    for name, run in runs.items():
+        print(f"  {name} phases (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in run.result["phases"].items()))
 
 
 def compare(runs: dict[str, ChildRun]) -> None:

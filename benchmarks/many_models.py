@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -219,7 +219,12 @@ def tick(args: argparse.Namespace, project: Path) -> None:
             # one import per worker: submitted together, each worker takes one while the other imports
             imports = [f.result() for f in [pool.submit(warm) for _ in range(args.workers)]]
             warmed, server_cpu = time.perf_counter(), group_cpu_seconds(server)
-            runs = list(pool.map(monitor_one, models))
+            runs = []
+            for future in as_completed([pool.submit(monitor_one, model) for model in models]):
+                runs.append(future.result())
+                last = runs[-1]
+                print(f"{len(runs):>4}/{len(models)} {last['model']} {last['verdict']}: {last['seconds']:.1f} s, "
+                      f"CPU {last['cpu']:.1f} s; tick at {time.perf_counter() - warmed:.0f} s", flush=True)
             finished, server_cpu = time.perf_counter(), group_cpu_seconds(server) - server_cpu
             recorded = recorded_verdicts(models)
             checked = time.perf_counter()
@@ -263,7 +268,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--rows", type=int, default=10_000, help="rows per window (and per reference)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="concurrent flow runs")
-    parser.add_argument("--overhead-runs", type=int, default=20)
+    parser.add_argument("--overhead-runs", type=int, default=10)
     parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
     parser.add_argument("--prefect-database", default=None,
                         help="asyncpg URL of the Prefect server's database (default: driftflow_bench_prefect "

@@ -23,7 +23,7 @@ from tasks.monitor.calibrate import Band, Calibration
 from tasks.monitor.estimate import with_estimate
 from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
 from tasks.monitor.performance import measure_performance
-from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, label
+from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, category_counts
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
 from tasks.registry.profiles import numeric_prediction
 from tasks.results import ColumnDrift, ColumnKind, DriftSummary, PerformanceSummary, Reference, WindowData
@@ -74,14 +74,17 @@ def monitored_columns(config: ModelConfig, reference: Reference) -> list[Monitor
 
 
 def _unseen(profile: CategoricalProfile, values: pd.Series) -> tuple[str | None, bool]:
-    """A note on window categories the reference never saw, and whether there are enough to warn about."""
-    labels = values.dropna().map(label)
-    unseen = labels[~labels.isin(set(profile.categories))].value_counts()
+    """A note on window categories the reference never saw, and whether there are enough to warn about
+    (counted per distinct value, never row by row)."""
+    counts, _ = category_counts(values)
+    known = set(profile.categories)
+    unseen = pd.Series({k: v for k, v in counts.items() if k not in known}, dtype="int64")
     if not len(unseen):
         return None, False
+    unseen = unseen.sort_values(ascending=False, kind="stable")
     shown = ", ".join(map(str, unseen.index[:5])) + (f" and {len(unseen) - 5} more" if len(unseen) > 5 else "")
     text = f"{int(unseen.sum())} rows with values not in the reference: {shown}"
-    return text, bool(unseen.sum() >= UNSEEN_WARNING_SHARE * len(labels))
+    return text, bool(unseen.sum() >= UNSEEN_WARNING_SHARE * sum(counts.values()))
 
 
 def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | None, severity: str) -> ColumnDrift:

@@ -7,15 +7,19 @@ to the embedded SQLite files or to PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
+import yaml
 
-from tasks.config import ModelConfig
+from tasks.config import ModelConfig, load_model_config
 from tasks.db import get_engine
 from tasks.registry.versions import fit_candidate, register_candidate
 from tasks.retrain.trainers import gradient_boosting, predict
-from tasks.settings import store_url, warehouse_url
+from tasks.settings import PROJECT_DIR, store_url, warehouse_url
 from tasks.store.engine import upgrade_store
 from tests.factories import flights_batch
 
@@ -108,3 +112,27 @@ def assert_upgrade_keeps_rows(url: str, *, from_revision: str = "0001") -> None:
             assert stored == [rows[table.name]], f"{table.name}: rows changed by the upgrade"
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     assert version == head
+
+
+# The loop's mechanics (persistence, retraining, promotion) are tested on input shifts that breach at once:
+# these tests opt the features into breaches. The defaults (input drift warns) have tests of their own.
+FEATURES_BREACH = {"drift__severity": {"features": "breach"}}
+
+
+def copy_project(root: Path, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ModelConfig:
+    """A copy of the project's configuration under `root`, with `changes` applied to flights-delay.yaml."""
+    raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
+    for dotted, value in changes.items():
+        *path, leaf = dotted.split("__")
+        node = raw
+        for part in path:
+            node = node[part]
+        node[leaf] = value
+    models = root / "project" / "deployments" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
+    (root / "project" / "expectations").mkdir(exist_ok=True)
+    suite = PROJECT_DIR / "expectations" / "flights-delay.json"
+    (root / "project" / "expectations" / suite.name).write_text(suite.read_text())
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(root / "project"))
+    return load_model_config("flights-delay")

@@ -193,7 +193,7 @@ class CalibrationConfig(Strict):
 
     band: str = "p99"  # 'p99' (a percentile of chunk scores) or '3sigma' (mean + k standard deviations)
     chunks: Literal["time", "rows"] = "time"
-    min_chunks: int = Field(4, ge=2)  # fewer chunks than this: fixed thresholds, with a note
+    min_chunks: int = Field(3, ge=2)  # fewer chunks than this: fixed thresholds, with a note
 
     @field_validator("band")
     @classmethod

@@ -40,6 +40,7 @@ from flows.demo import replay
 from flows.monitor import STATE_NAMES
 from tasks.settings import artifacts_dir
 from tests.e2e.browser import SCREENSHOT_WINDOW, chromium_run, render, text
+from tests.support import FEATURES_BREACH, copy_project
 
 START, END = datetime(2013, 2, 4, 6, tzinfo=UTC), datetime(2013, 4, 29, 6, tzinfo=UTC)
 REPORTS_URL = "http://reports.driftflow.invalid"  # only the links are checked; nothing is served there
@@ -86,6 +87,7 @@ def test_the_prefect_ui_shows_the_demo_runs_with_their_artifacts(
         chromium: str, prefect_ui: str, flush_to_server: Callable[[], None], driftflow_home: Path,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DRIFTFLOW_REPORTS_URL", REPORTS_URL)
+    copy_project(tmp_path, monkeypatch, **FEATURES_BREACH)  # spring's weather breaches at once: a short replay
     began = time.monotonic()
     result = replay(start=START, end=END)
     flush_to_server()  # the runs' logs are on the server before the browser asks for them

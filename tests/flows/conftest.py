@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tasks.config import ModelConfig, load_model_config
-from tasks.settings import PROJECT_DIR
+from tasks.config import ModelConfig
 from tests.support import (  # re-exported: flow tests import these helpers from here
+    FEATURES_BREACH,
     FIRST_WINDOW_END,
     REFERENCE_START,
+    copy_project,
     log_week,
     seed_monitored,
     table_rows,
@@ -29,30 +29,6 @@ __all__ = ["FIRST_WINDOW_END", "REFERENCE_START", "log_week", "table_rows", "wee
 @pytest.fixture(scope="session", autouse=True)
 def _flows_use_prefect_server(prefect_server: None) -> None:
     """Every flow test reports to the one session-wide Prefect test server."""
-
-
-# The loop's mechanics (persistence, retraining, promotion) are tested on input shifts that breach at once:
-# these tests opt the features into breaches. The defaults (input drift warns) have tests of their own.
-FEATURES_BREACH = {"drift__severity": {"features": "breach"}}
-
-
-def copy_project(root: Path, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ModelConfig:
-    """A copy of the project's configuration under `root`, with `changes` applied to flights-delay.yaml."""
-    raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
-    for dotted, value in changes.items():
-        *path, leaf = dotted.split("__")
-        node = raw
-        for part in path:
-            node = node[part]
-        node[leaf] = value
-    models = root / "project" / "deployments" / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
-    (root / "project" / "expectations").mkdir(exist_ok=True)
-    suite = PROJECT_DIR / "expectations" / "flights-delay.json"
-    (root / "project" / "expectations" / suite.name).write_text(suite.read_text())
-    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(root / "project"))
-    return load_model_config("flights-delay")
 
 
 @pytest.fixture()

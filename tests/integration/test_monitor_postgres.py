@@ -11,12 +11,12 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from flows.monitor import STATE_NAMES, monitor
-from tasks.config import ModelConfig, load_model_config
+from tasks.config import ModelConfig
 from tasks.db import get_engine
 from tasks.settings import store_url
 from tasks.store.windows import count_window_rows, window_runs
 from tests.integration.conftest import CreateDatabase, libpq_url, refuse_fallback
-from tests.support import log_week, seed_monitored, week, window_end
+from tests.support import FEATURES_BREACH, copy_project, log_week, seed_monitored, week, window_end
 
 pytestmark = pytest.mark.postgres
 
@@ -25,8 +25,8 @@ EXPECTED = ["ok", "warn", "drift", "insufficient_data", "data_invalid"]
 
 
 @pytest.fixture()
-def config() -> ModelConfig:
-    return load_model_config("flights-delay")
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelConfig:
+    return copy_project(tmp_path, monkeypatch, **FEATURES_BREACH)  # input shifts breach at once
 
 
 def monitor_five_weeks(config: ModelConfig) -> list[dict[str, Any]]:

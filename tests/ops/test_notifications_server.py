@@ -92,6 +92,7 @@ def ops_project(tmp_path: Path, driftflow_home: Path, receiver: Receiver, server
     (project / "deployments" / "models").mkdir(parents=True)
     model = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
     model["health"] = {"grace": "10s"}
+    model["drift"]["severity"] = {"features": "breach"}  # the season's shift below breaches at once
     (project / "deployments/models/flights-delay.yaml").write_text(yaml.safe_dump(model))
     (project / "deployments/operations.yaml").write_text(yaml.safe_dump({
         "channels": {"team-hook": {"kind": "webhook", "url": {"env": "TEST_TEAM_HOOK_URL"}}},

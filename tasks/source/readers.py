@@ -1,8 +1,9 @@
 """Read a SELECT into pandas: Arrow-native (ConnectorX) on PostgreSQL, SQLAlchemy's `pd.read_sql` otherwise.
 
 ConnectorX takes a SQL string without bound parameters, so the query's values are inlined as literals. Only
-values the code binds itself may be inlined: the window's datetimes and integer limits, never strings (a
-string could carry SQL); a query binding anything else is read through SQLAlchemy with real parameters.
+values the code binds itself may be inlined: the window's datetimes and integer limits, and strings made only
+of digits and `-:. T` (the window's bounds as ISO text: no quote, no letter can carry SQL); a query binding
+anything else is read through SQLAlchemy with real parameters.
 Identifiers are plain identifiers (`tasks/config.py`) quoted by SQLAlchemy. Both paths return the same frame:
 64-bit integers and floats, decimals as floats, timestamps as nanosecond datetimes (naive UTC as stored).
 """
@@ -10,6 +11,7 @@ Identifiers are plain identifiers (`tasks/config.py`) quoted by SQLAlchemy. Both
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from types import ModuleType
 
@@ -21,6 +23,7 @@ from sqlalchemy.dialects import postgresql
 log = logging.getLogger(__name__)
 
 INLINE_SAFE = (datetime, date, int)  # the window's bounds and LIMITs; bool is refused separately
+ISO_TEXT = re.compile(r"[0-9][0-9:. T-]{0,31}")  # a bound rendered as ISO text, nothing else
 # "named" paramstyle: no parameters to escape for, so a '%' in configured SQL stays a single '%'.
 _POSTGRES = postgresql.dialect(paramstyle="named")
 
@@ -57,6 +60,8 @@ def inline_sql(query: sa.Select) -> str:
     """PostgreSQL SQL text of `query` with its bound values inlined; refuses values that are not inline-safe."""
     compiled = query.compile(dialect=_POSTGRES)
     for name, value in compiled.params.items():
+        if isinstance(value, str) and ISO_TEXT.fullmatch(value):
+            continue
         if value is not None and (isinstance(value, bool) or not isinstance(value, INLINE_SAFE)):
             raise UnsafeLiteral(f"parameter {name!r} binds a {type(value).__name__}, which is never inlined")
     return str(query.compile(dialect=_POSTGRES, compile_kwargs={"literal_binds": True}))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -50,7 +50,8 @@ def warehouse_engine(url: str) -> sa.Engine:
         path = Path(parsed.database)
         if not path.is_file():
             raise SourceError(f"DRIFTFLOW_WAREHOUSE_URL: the SQLite warehouse {path} does not exist")
-        read_only = parsed.set(database=f"file:{quote(str(path.resolve()))}", query={**parsed.query, "mode": "ro", "uri": "true"})
+        read_only = parsed.set(database=f"file:{quote(str(path.resolve()))}",
+                               query={**parsed.query, "mode": "ro", "uri": "true"})
         return sa.create_engine(read_only, connect_args={"timeout": 60})
     if backend == "duckdb":
         return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"read_only": True})

@@ -12,7 +12,8 @@ Two stages, so that the window is exact and the warehouse still uses its index o
      as strings only within one format (`'2024-01-08'` < `'2024-01-08 00:00:00'`, and a `T` sorts after a space),
      so the indexable condition is on whole days, one day wider on each side than any offset can move a date
      (`ts >= 'YYYY-MM-DD' AND ts < 'YYYY-MM-DD'`). On SQLite with UTC timestamps, both sides are then also
-     normalised with `strftime('%Y-%m-%d %H:%M:%f', …)` (which applies any stored offset) to drop the extra days.
+     normalised with `strftime('%Y-%m-%d %H:%M:%f', …)` (which applies any stored offset) to drop the extra days;
+     text it cannot parse is kept, so that stage 2 reports it.
 2. In pandas, the column is parsed to UTC (naive values are in `source.timezone`; values with an offset keep it)
    and the rows are cut to exactly start <= ts < end, to the nanosecond.
 """
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from pandas._libs.tslibs.nattype import NaTType
 
 from tasks.errors import DataError
 
@@ -77,7 +79,8 @@ def window_condition(dialect: str, kind: Kind, column: str, zone: str, start: da
     normal = sa.func.strftime(SQLITE_INSTANT, ts)
     bound = lambda name, moment: sa.func.strftime(  # noqa: E731 - two uses
         SQLITE_INSTANT, sa.bindparam(name, moment.strftime("%Y-%m-%d %H:%M:%S.%f"), type_=sa.String()))
-    return sa.and_(days, normal >= bound("start", start), normal <= bound("end", end))  # <=: a superset
+    exact = sa.and_(normal >= bound("start", start), normal <= bound("end", end))  # <=: a superset
+    return sa.and_(days, sa.or_(exact, normal.is_(None)))  # text SQLite cannot parse reaches the parser
 
 
 def wall_clock(moment: datetime, zone: str) -> datetime:
@@ -133,7 +136,7 @@ def _localize(values: pd.Series, zone: str) -> pd.Series:
 
 def _objects_to_utc(values: pd.Series, zone: str, where: str) -> pd.Series:
     """Python datetimes or dates (drivers that return objects), some possibly with a zone."""
-    def one(value: object) -> pd.Timestamp:
+    def one(value: object) -> pd.Timestamp | NaTType:
         if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
             return pd.NaT
         if isinstance(value, date) and not isinstance(value, datetime):

@@ -14,6 +14,7 @@ import logging
 import re
 from datetime import date, datetime
 from types import ModuleType
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 import pyarrow as pa
@@ -68,8 +69,15 @@ def inline_sql(query: sa.Select) -> str:
 
 
 def connectorx_url(url: sa.URL) -> str:
-    """`postgresql+psycopg://user:pass@host:port/db?…` as ConnectorX wants it: `postgresql://…`."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """`postgresql+psycopg://user:pass@host:port/db?…` as ConnectorX wants it: `postgresql://…`.
+
+    The query is percent-encoded (`%20`, never `+`, which ConnectorX would pass on as a literal plus: an
+    `options=-c TimeZone=…` would then fail to connect).
+    """
+    base = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    pairs = [(key, value) for key, values in url.query.items()
+             for value in ((values,) if isinstance(values, str) else values)]
+    return f"{base}?{urlencode(pairs, quote_via=quote)}" if pairs else base
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:

@@ -21,6 +21,7 @@ Two stages, so that the window is exact and the warehouse still uses its index o
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -103,6 +104,15 @@ def to_utc(values: pd.Series, zone: str, where: str) -> pd.Series:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if not all(isinstance(v, str) for v in present):
         return _objects_to_utc(values, zone, where)
+    try:  # one format for the whole column (the usual case): one vectorised parse
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # mixed offsets: object dtype, handled below
+            parsed = pd.to_datetime(values, format="ISO8601")
+    except (ValueError, TypeError):
+        parsed = None  # offsets mixed with naive values, or text that is not a timestamp: value by value below
+    if parsed is not None and pd.api.types.is_datetime64_any_dtype(parsed.dtype) \
+            and parsed.notna().sum() == len(present):
+        return _localize(parsed, zone)
     text = values.where(values.isna(), values.astype(str).str.strip())
     offset = text.notna() & text.str.contains(_OFFSET, na=False)
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")

@@ -80,8 +80,10 @@ def window_condition(dialect: str, kind: Kind, column: str, zone: str, start: da
     normal = sa.func.strftime(SQLITE_INSTANT, ts)
     bound = lambda name, moment: sa.func.strftime(  # noqa: E731 - two uses
         SQLITE_INSTANT, sa.bindparam(name, moment.strftime("%Y-%m-%d %H:%M:%S.%f"), type_=sa.String()))
-    exact = sa.and_(normal >= bound("start", start), normal <= bound("end", end))  # <=: a superset
-    return sa.and_(days, sa.or_(exact, normal.is_(None)))  # text SQLite cannot parse reaches the parser
+    # BETWEEN evaluates strftime once per row; its upper end is inclusive (a superset); NULL (text SQLite cannot
+    # parse) counts as inside, so that the parser below reports it
+    exact = sa.func.coalesce(normal.between(bound("start", start), bound("end", end)), sa.true())
+    return sa.and_(days, exact)
 
 
 def wall_clock(moment: datetime, zone: str) -> datetime:

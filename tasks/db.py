@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
+
+from tasks.errors import SourceError
 
 
 @lru_cache(maxsize=8)
@@ -30,6 +33,31 @@ def get_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() == "duckdb":
         return sa.create_engine(url, poolclass=sa.pool.NullPool)  # a DuckDB file admits one process at a time
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def warehouse_engine(url: str) -> sa.Engine:
+    """A read-only engine on the warehouse: reading a model's window never changes the user's database.
+
+    A SQLite file is opened with `mode=ro` (no journal-mode switch, no file created for a mistyped path: a
+    missing file is a `SourceError` naming the setting); PostgreSQL sessions are read-only transactions; a
+    DuckDB file is opened `read_only`. The monitoring store has its own engine (`get_engine`), which may use WAL.
+    """
+    parsed = sa.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not parsed.database.startswith("file:"):
+        path = Path(parsed.database)
+        if not path.is_file():
+            raise SourceError(f"DRIFTFLOW_WAREHOUSE_URL: the SQLite warehouse {path} does not exist")
+        read_only = parsed.set(database=f"file:{quote(str(path.resolve()))}",
+                               query={**parsed.query, "mode": "ro", "uri": "true"})
+        return sa.create_engine(read_only, connect_args={"timeout": 60})
+    if backend == "duckdb":
+        return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"read_only": True})
+    if backend == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, execution_options={"postgresql_readonly": True})
+    return get_engine(url)
 
 
 def utc_naive(moment: datetime) -> datetime:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 
 from tasks.config import ModelConfig
+from tasks.config.load import config_path
+from tasks.errors import ConfigError
 from tasks.results import Window
 
 
@@ -63,6 +65,35 @@ def is_tick(config: ModelConfig, moment: datetime) -> bool:
     """Whether `moment` is exactly one of the schedule's ticks."""
     local = _aware(moment).astimezone(ZoneInfo(config.schedule.timezone))
     return local == local.replace(second=0, microsecond=0) and _matches(config, local)
+
+
+def check_on_schedule(config: ModelConfig, end: datetime) -> datetime:
+    """`end` in UTC if it is one of the schedule's ticks; otherwise a ConfigError naming the nearest ticks.
+
+    A window end off the schedule would be recorded as an extra window overlapping two scheduled ones (and
+    count twice towards the policy's persistence): it is refused, never snapped silently.
+    """
+    if is_tick(config, end):
+        return _aware(end).astimezone(UTC)
+    before = previous_tick(config, end)
+    after = next_tick(config, end)
+    schedule = config.schedule
+    raise ConfigError(f"--window-end {_iso(end)} is not on the schedule of {config.name} "
+                      f"({config_path(config.name)}: schedule.cron {schedule.cron!r}, {schedule.timezone}); "
+                      f"the nearest ticks are {_iso(before)} and {_iso(after)}")
+
+
+def next_tick(config: ModelConfig, moment: datetime) -> datetime:
+    """The first tick strictly after `moment`, in UTC."""
+    local = _aware(moment).astimezone(ZoneInfo(config.schedule.timezone))
+    for tick in CronSim(config.schedule.cron, local.replace(second=0, microsecond=0)):
+        if tick > local:
+            return tick.astimezone(UTC)
+    raise AssertionError("a cron schedule always has a next tick")  # pragma: no cover - CronSim is unbounded
+
+
+def _iso(moment: datetime) -> str:
+    return _aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def latest_window_end(config: ModelConfig, moment: datetime) -> datetime:

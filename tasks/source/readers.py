@@ -1,8 +1,9 @@
 """Read a SELECT into pandas: Arrow-native (ConnectorX) on PostgreSQL, SQLAlchemy's `pd.read_sql` otherwise.
 
 ConnectorX takes a SQL string without bound parameters, so the query's values are inlined as literals. Only
-values the code binds itself may be inlined: the window's datetimes and integer limits, never strings (a
-string could carry SQL); a query binding anything else is read through SQLAlchemy with real parameters.
+values the code binds itself may be inlined: the window's datetimes and integer limits, and strings made only
+of digits and `-:. T` (the window's bounds as ISO text: no quote, no letter can carry SQL); a query binding
+anything else is read through SQLAlchemy with real parameters.
 Identifiers are plain identifiers (`tasks/config.py`) quoted by SQLAlchemy. Both paths return the same frame:
 64-bit integers and floats, decimals as floats, timestamps as nanosecond datetimes (naive UTC as stored).
 """
@@ -10,8 +11,10 @@ Identifiers are plain identifiers (`tasks/config.py`) quoted by SQLAlchemy. Both
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from types import ModuleType
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 log = logging.getLogger(__name__)
 
 INLINE_SAFE = (datetime, date, int)  # the window's bounds and LIMITs; bool is refused separately
+ISO_TEXT = re.compile(r"[0-9][0-9:. T-]{0,31}")  # a bound rendered as ISO text, nothing else
 # "named" paramstyle: no parameters to escape for, so a '%' in configured SQL stays a single '%'.
 _POSTGRES = postgresql.dialect(paramstyle="named")
 
@@ -57,14 +61,23 @@ def inline_sql(query: sa.Select) -> str:
     """PostgreSQL SQL text of `query` with its bound values inlined; refuses values that are not inline-safe."""
     compiled = query.compile(dialect=_POSTGRES)
     for name, value in compiled.params.items():
+        if isinstance(value, str) and ISO_TEXT.fullmatch(value):
+            continue
         if value is not None and (isinstance(value, bool) or not isinstance(value, INLINE_SAFE)):
             raise UnsafeLiteral(f"parameter {name!r} binds a {type(value).__name__}, which is never inlined")
     return str(query.compile(dialect=_POSTGRES, compile_kwargs={"literal_binds": True}))
 
 
 def connectorx_url(url: sa.URL) -> str:
-    """`postgresql+psycopg://user:pass@host:port/db?…` as ConnectorX wants it: `postgresql://…`."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """`postgresql+psycopg://user:pass@host:port/db?…` as ConnectorX wants it: `postgresql://…`.
+
+    The query is percent-encoded (`%20`, never `+`, which ConnectorX would pass on as a literal plus: an
+    `options=-c TimeZone=…` would then fail to connect).
+    """
+    base = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+    pairs = [(key, value) for key, values in url.query.items()
+             for value in ((values,) if isinstance(values, str) else values)]
+    return f"{base}?{urlencode(pairs, quote_via=quote)}" if pairs else base
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:

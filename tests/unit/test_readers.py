@@ -55,6 +55,12 @@ def test_a_sqlalchemy_url_becomes_a_connectorx_url() -> None:
     assert connectorx_url(url) == "postgresql://reader:p%40ss@db.internal:6543/warehouse?sslmode=require"
 
 
+def test_connection_options_reach_connectorx_percent_encoded() -> None:
+    """A space in `options` is `%20`, not `+` (which ConnectorX would send to the server as a literal plus)."""
+    url = sa.make_url("postgresql+psycopg://reader@db/warehouse?options=-c%20TimeZone%3DAmerica/New_York")
+    assert connectorx_url(url) == "postgresql://reader@db/warehouse?options=-c%20TimeZone%3DAmerica%2FNew_York"
+
+
 def test_arrow_columns_come_back_with_the_dtypes_read_sql_gives() -> None:
     """Narrow integers and floats widen to 64 bits, decimals become floats, timestamps nanoseconds."""
     table = pa.table({

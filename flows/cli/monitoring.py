@@ -27,8 +27,13 @@ def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of
         actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = True) -> None:
     """Monitor one window."""
     configure_prefect()
+    from tasks.config import load_model_config
+    from tasks.schedule import check_on_schedule
+
     try:
-        summary = run_window(model, parse_time(window_end), actions)
+        end = parse_time(window_end)
+        check_on_schedule(load_model_config(model), end)  # an off-schedule end would record an extra window
+        summary = run_window(model, end, actions)
     except known_errors() as exc:
         fail(str(exc))
     if as_json:

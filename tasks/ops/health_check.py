@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from tasks.config import ModelConfig
-from tasks.db import as_utc, get_engine, redacted
+from tasks.db import as_utc, redacted, warehouse_engine
 from tasks.ops.health import HealthInputs, HealthReport, MonitorRun, assess_health
 from tasks.settings import warehouse_url
 from tasks.source.query import source_selectable
@@ -47,7 +47,7 @@ def newest_source_row(config: ModelConfig) -> tuple[datetime | None, str | None]
     url = warehouse_url()
     ts: sa.ColumnClause[Any] = sa.column(config.source.timestamp)
     try:
-        with get_engine(url).connect() as conn:
+        with warehouse_engine(url).connect() as conn:
             value = conn.execute(sa.select(sa.func.max(ts)).select_from(source_selectable(config))).scalar()
     except sa.exc.SQLAlchemyError as exc:
         return None, f"warehouse {redacted(url)}: {type(exc).__name__}: {str(getattr(exc, 'orig', exc))[:200]}"

@@ -20,7 +20,8 @@ from tasks.source.timestamps import cut
 def labelled_columns(config: ModelConfig) -> list[str]:
     """What the performance check needs from the matured window."""
     cols = config.columns
-    return [config.source.id, config.source.timestamp, cols.prediction, cols.target.column]
+    return [config.source.id, config.source.timestamp, cols.prediction, *cols.probabilities.values(),
+            cols.target.column]
 
 
 def overlaps(window: Window) -> bool:

@@ -82,7 +82,7 @@ def deliver(store: sa.Engine, key: str, send: Sender = send_to_deployment) -> di
     now = datetime.now(UTC)
     try:
         run_id = send(row)
-    except Exception as exc:  # noqa: BLE001 - any delivery error is recorded and retried, never lost
+    except Exception as exc:  # any delivery error is recorded and retried, never lost
         attempts = row["attempts"] + 1
         with store.begin() as conn:
             conn.execute(sa.update(retrain_requests).where(

@@ -7,7 +7,8 @@ sweepers delivering the same request create one run, and only one of them record
 
 Settling: a retrain run that died after registering its challenger (killed, crashed, its failure hook never
 ran) leaves the request open while the registry already knows the outcome. The sweep (and the failure hook)
-closes such a request from the registry's evidence, so the request and the registry end consistent.
+closes such a request from the registry's evidence, and finishes the re-baselining of a promoted champion, so
+the request, the registry and the active reference end consistent.
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ def settle_request(store: sa.Engine, key: str | None, failure: str) -> str | Non
         if outcome != "failed" and row["status"] != "running":
             transition(conn, key, "running")
         transition(conn, key, outcome, decision=decision, challenger_version=number)
+    if outcome == "promoted" and version is not None and version.status == "champion":
+        from tasks.registry.versions import rebaseline
+
+        rebaseline(store, row["model"], as_utc(row["window_end"]))  # idempotent: the run may have died before it
     return outcome
 
 

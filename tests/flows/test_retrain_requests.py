@@ -132,7 +132,8 @@ def test_a_crash_after_promotion_ends_promoted_with_the_new_reference(trained: M
         run_retrain(trained, request)
     row = requests_of(store, trained.name)[0]
     assert (row["status"], row["challenger_version"]) == ("promoted", 2)
-    assert "settled after the run ended: retrain run failed: worker killed" in row["decision"]
+    assert row["decision"].startswith("v2 promoted (settled after the run ended: retrain run failed")
+    assert "RuntimeError: worker killed" in row["decision"]
     assert champion(store, trained.name)["version"] == 2  # type: ignore[index]
     assert [v["status"] for v in versions(store, trained.name)] == ["retired", "champion"]
     assert load_reference.fn(store, trained).version == "v2"

@@ -58,14 +58,17 @@ def unreachable(_row: dict[str, Any]) -> str:
     raise ConnectionError("Prefect API at http://127.0.0.1:4200/api unreachable")
 
 
-@pytest.fixture()
-def trained(monitored: ModelConfig, project: Any) -> ModelConfig:
-    """Weeks 1-3 logged and drifting, so a retrain requested at week 2 has labelled data to train on; any
-    scorable challenger wins the gate."""
-    config: ModelConfig = project(retraining__promote_if={"min_gain": -1.0, "min_holdout_rows": 200})
+def with_drifting_weeks(config: ModelConfig) -> ModelConfig:
+    """Weeks 1-3 logged and drifting, so a retrain requested at week 2 has labelled data to train on."""
     for n in (1, 2, 3):
         log_week(config, week(n, seed=10 + n, shifts=SEASON_SHIFT))
     return config
+
+
+@pytest.fixture()
+def trained(monitored: ModelConfig, project: Any) -> ModelConfig:
+    """Drifting weeks to train on; any scorable challenger wins the gate."""
+    return with_drifting_weeks(project(retraining__promote_if={"min_gain": -1.0, "min_holdout_rows": 200}))
 
 
 def test_a_delivery_error_keeps_the_request_and_the_sweep_redelivers_it(monitored: ModelConfig,
@@ -170,7 +173,7 @@ def test_a_failure_after_the_request_closed_leaves_it_promoted(trained: ModelCon
 def test_a_failed_retrain_backs_off_and_registers_nothing(monitored: ModelConfig, project: Any,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A broken trainer fails its request (not left open) and starts the failure back-off, in window time."""
-    config = project(retraining__failure_backoff="14d")
+    config = with_drifting_weeks(project(retraining__failure_backoff="14d"))
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise TrainerError("tasks.retrain.trainers:gradient_boosting raised ValueError")

@@ -12,7 +12,7 @@ from prefect.states import Completed, State
 from flows.monitor import load_config
 from tasks.retrain.challenger import extract_training_data, score_on_holdout, train_challenger
 from tasks.retrain.promotion import announce_decision, decide_promotion, promote, rebaseline, register_challenger
-from tasks.retrain.trigger import finish_request, start_request
+from tasks.retrain.trigger import fail_request, finish_request, start_request
 from tasks.store.engine import open_store
 
 
@@ -24,21 +24,21 @@ def run_name() -> str:
     return f"{params.get('model')} retrain {stamp}"
 
 
-def mark_failed(_flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
-    """A failed or crashed retrain closes its request, so it no longer blocks the next one."""
-    key = flow_run.parameters.get("request_key")
-    finish_request(open_store(), key, "failed", f"retrain run failed: {state.message}")
+def mark_failed(flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
+    """A failed or crashed retrain closes its open request from what the registry holds: `promoted` if it died
+    after promoting, otherwise `failed` (which starts the failure back-off). A finished request stays as it is."""
+    fail_request(open_store(), flow_run.parameters.get("request_key"), f"retrain run failed: {state.message}")
 
 
-@flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed],  # type: ignore[list-item]
-      on_crashed=[mark_failed])  # type: ignore[list-item]
+@flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed],
+      on_crashed=[mark_failed])
 def retrain(model: str, window_end: datetime, reason: str = "requested by hand",
             request_key: str | None = None) -> Any:
     """Train a challenger, gate it against the champion on the same holdout, promote it only if confidently
     better, and re-baseline the monitor on it."""
-    config = load_config(model)
     store = open_store()
     start_request(store, request_key, str(runtime.flow_run.id) if runtime.flow_run.id else None)
+    config = load_config(model)
     data = extract_training_data(config, window_end)
     challenger = train_challenger(config, data, window_end)
     holdout = score_on_holdout(store, config, challenger)

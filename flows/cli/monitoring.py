@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -12,6 +13,9 @@ from rich.progress import Progress
 from flows.cli.app import JsonOption, ModelOption, app
 from flows.cli.output import console, err, fail, known_errors, parse_time, print_verdicts
 from flows.prefect_env import configure_prefect
+
+if TYPE_CHECKING:
+    from tasks.retrain.replay_summary import ReplaySummary
 
 
 def run_window(model: str, window_end: datetime, actions: bool) -> dict[str, Any]:
@@ -45,7 +49,10 @@ def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of
 @app.command()
 def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First window end (ISO, UTC)")],
              end: Annotated[str, typer.Option(help="Last window end (ISO, UTC)")], as_json: JsonOption = False,
-             actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = False) -> None:
+             actions: Annotated[bool, typer.Option(
+                 help="Replay with actions: each accepted retrain runs here to completion before the next "
+                      "window (no worker or serve needed); prints what the policy cost and bought")] = False
+             ) -> None:
     """Monitor every scheduled window whose end lies in [start, end], oldest first."""
     configure_prefect()
     from tasks.config import load_model_config
@@ -55,18 +62,39 @@ def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First 
         ends = window_ends(load_model_config(model), parse_time(start), parse_time(end))
         if not ends:
             fail(f"no scheduled window of {model} ends between {start} and {end}")
-        summaries = []
         with Progress(console=err, transient=True) as progress:
             bar = progress.add_task(f"{model}: {len(ends)} windows", total=len(ends))
-            for window_end in ends:
-                summaries.append(run_window(model, window_end, actions))
+
+            def done(summary: dict[str, Any]) -> None:
                 if as_json:
-                    print(json.dumps(summaries[-1]), flush=True)
+                    print(json.dumps(summary), flush=True)
                 progress.advance(bar)
+
+            summaries, replay = backfill_windows(model, ends, actions, done)
     except known_errors() as exc:
         fail(str(exc))
-    if not as_json:
-        print_verdicts(summaries)
+    if as_json:
+        if replay is not None:
+            print(json.dumps({"replay": replay.as_dict()}))
+        return
+    print_verdicts(summaries)
+    if replay is not None:
+        for line in replay.lines():
+            console.print(line, markup=False, highlight=False)
+
+
+def backfill_windows(model: str, ends: list[datetime], actions: bool, done: Callable[[dict[str, Any]], None]
+                     ) -> tuple[list[dict[str, Any]], ReplaySummary | None]:
+    """Without actions: each window monitored and recorded. With actions: the closed loop replayed."""
+    if actions:
+        from flows.replay import replay_history
+
+        return replay_history(model, ends, done)
+    summaries = []
+    for window_end in ends:
+        summaries.append(run_window(model, window_end, False))
+        done(summaries[-1])
+    return summaries, None
 
 
 @app.command()

@@ -35,7 +35,7 @@ def retrain_after_two_drifting_weeks(config: ModelConfig) -> dict[str, Any]:
     drift_weeks(config, 1, 2, 3)
     run(1)
     request = run(2)["retrain"]
-    assert request["status"] == "accepted"
+    assert request["status"] == "delivered"
     return dict(execute(retrain, UUID(request["flow_run_id"])))
 
 
@@ -46,11 +46,11 @@ def test_drift_requests_exactly_one_retraining_per_window(monitored: ModelConfig
     run(1)
     first = run(2)
     assert first["verdict"] == "drift"
-    assert first["retrain"]["status"] == "accepted"
+    assert first["retrain"]["status"] == "delivered"
     again = run(2)
     assert again["retrain"]["flow_run_id"] == first["retrain"]["flow_run_id"]
     rows = requests_of(open_store(), "flights-delay")
-    assert [(r["status"], r["flow_run_id"]) for r in rows] == [("accepted", first["retrain"]["flow_run_id"])]
+    assert [(r["status"], r["flow_run_id"]) for r in rows] == [("delivered", first["retrain"]["flow_run_id"])]
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(UUID(first["retrain"]["flow_run_id"]))
         deployment = client.read_deployment(flow_run.deployment_id)  # type: ignore[arg-type]
@@ -114,7 +114,7 @@ def test_two_drift_windows_at_once_start_one_retraining(monitored: ModelConfig, 
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(r["status"] for r in results) == ["accepted", "refused"]
+    assert sorted(r["status"] for r in results) == ["delivered", "refused"]
     refused = next(r for r in results if r["status"] == "refused")
     assert "already in progress" in refused["decision"]
 

@@ -92,7 +92,7 @@ def _replay(progress: Callable[[dict[str, Any]], None], start: datetime, end: da
         week = dict(execute(monitor, run.id))
         result.weeks.append(week)
         request = week.get("retrain") or {}
-        if request.get("status") == "accepted" and request.get("flow_run_id"):
+        if request.get("status") != "refused" and request.get("flow_run_id"):
             result.retrains.append(dict(execute(retrain, UUID(request["flow_run_id"]))))
         progress(week)
     return result

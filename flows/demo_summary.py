@@ -17,7 +17,7 @@ def print_summary(console: Console, result: Any, promotions: list[dict[str, Any]
         return
     verdicts = Counter(w["verdict"] for w in weeks)
     requests = [w["retrain"] for w in weeks if w.get("retrain")]
-    accepted = [r for r in requests if r["status"] == "accepted"]
+    accepted = [r for r in requests if r["status"] != "refused"]
     per_window = Counter(w["window_end"] for w in weeks if w.get("retrain"))
     console.print(f"\nReplayed {len(weeks)} weeks "
                   f"({weeks[0]['window_end'][:10]} … {weeks[-1]['window_end'][:10]})")

@@ -9,8 +9,10 @@ from typing import Any
 from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
+from sqlalchemy import Engine
 
 from tasks.config import ModelConfig, load_model_config
+from tasks.errors import DriftflowError
 from tasks.monitor.decide import decide_verdict
 from tasks.monitor.drift import measure_drift
 from tasks.monitor.extract import extract_window
@@ -22,6 +24,7 @@ from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
 from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
+from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.schedule import latest_window_end, resolve_window
 from tasks.settings import artifacts_dir
@@ -64,6 +67,8 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     config = load_config(model)
     window = resolve_window(config, window_end or scheduled_window_end(config))
     store = open_store()
+    if actions:
+        redeliver(store, model)
     reference = load_reference(store, config, at=window.end)
     data = extract_window(config, window)
     validated = validate_window(config, data.current, window.end)
@@ -89,6 +94,19 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
+
+
+@task(name="sweep-outbox", cache_policy=NO_CACHE)
+def redeliver(store: Engine, model: str) -> None:
+    """Redeliver this model's undelivered retrain requests and settle finished ones (the outbox). A sweep that
+    fails is logged and retried by the next run: it never stops this window from being measured."""
+    try:
+        swept = sweep_outbox(store, model)
+    except DriftflowError as exc:
+        get_run_logger().warning("retrain requests of %s could not be swept: %s", model, exc)
+        return
+    if any(swept.values()):
+        get_run_logger().info("retrain requests of %s swept: %s", model, swept)
 
 
 def window_stamp(moment: datetime) -> str:

@@ -80,11 +80,6 @@ def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, ve
                 conn.execute(sa.insert(model_events).values(
                     model=config.name, event=OVERRIDE_EVENT, version=None, previous_version=None,
                     window_end=utc_naive(window.end), at=now, reason=gate.override))
-    if existing is None:
-        emit_event(event="driftflow.drift.detected", resource=model_resource(config.name),
-                   payload={"window_end": window.end.isoformat(), "reasons": verdict.reasons,
-                            "drifted_columns": verdict.drifted_columns, "retrain": gate.decision,
-                            "override": gate.override})
     row = deliver(store, key, send)
     if row.get("status") == "delivered" and (existing is None or existing["status"] == "requested"):
         emit_event(event="driftflow.retrain.requested", resource=model_resource(config.name),

@@ -99,7 +99,7 @@ def test_the_prefect_ui_shows_the_demo_runs_with_their_artifacts(
     assert promoted, f"no promotion in {START:%Y-%m-%d}..{END:%Y-%m-%d}: {result.retrains}"
     retrain = promoted[0]
     requester = next(w for w in result.weeks if w["window_end"] == retrain["window_end"])
-    assert requester["verdict"] == "drift" and requester["retrain"]["status"] == "accepted"
+    assert requester["verdict"] == "drift" and requester["retrain"]["status"] == "delivered"
     retrain_id = UUID(requester["retrain"]["flow_run_id"])
     monitor_name = f"{MODEL} {stamp(requester['window_end'])}"
     retrain_name = f"{MODEL} retrain {stamp(retrain['window_end'])}"
@@ -165,7 +165,7 @@ def test_the_prefect_ui_shows_the_demo_runs_with_their_artifacts(
     # (c) Each artifact's page renders its content.
     verdict_dom, page = doms[f"{MODEL}-verdict"], texts[f"{MODEL}-verdict"]
     assert re.search(r"<h2\b[^>]*>\s*Reasons\s*<", verdict_dom), page[:2000]
-    assert f"{MODEL}: drift" in page and "Retraining accepted" in page, page[:2000]
+    assert f"{MODEL}: drift" in page and "Retraining delivered" in page, page[:2000]
     assert all(reason in page for reason in requester["reasons"]), (requester["reasons"], page[:2000])
 
     page = texts[f"{MODEL}-column-drift"]

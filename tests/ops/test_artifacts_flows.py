@@ -138,3 +138,28 @@ def test_a_second_worker_on_a_clean_folder_picks_up_the_champion(on_s3: ModelCon
     key = f"reports/flights-delay/{window_end(4):%Y%m%dT%H%M}/drift.html"
     assert result["report"] == f"{s3_artifacts}/{key}" and artifacts.exists(key)
     assert local_artifacts(clean) == [] and local_artifacts(driftflow_home) == []
+
+
+def test_a_handed_back_candidate_and_a_registered_skops_file_round_trip_through_the_bucket(
+        s3_artifacts: str, driftflow_home: Path, tmp_path: Path) -> None:
+    """A training deployment's `hand_back` lands in the bucket and `collect` reads it; a user's .skops file is
+    copied into the bucket and loaded from there with the same trust rules."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from tasks.registry.model_files import copy_model_file, load_estimator
+    from tasks.retrain.handoff import collect, hand_back, new_handoff_key
+
+    fitted = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    handoff = new_handoff_key("flights-delay")
+    assert collect(handoff) is None
+    assert hand_back(handoff, fitted) == f"{s3_artifacts}/handoff/{handoff}.joblib"
+    assert collect(handoff).predict([[3.0]]).tolist() == [1]
+
+    source = tmp_path / "model.skops"
+    sio.dump(fitted, source)
+    url = copy_model_file("flights-delay", "registered", source)
+    assert url.startswith(f"{s3_artifacts}/models/flights-delay/registered-") and url.endswith(".skops")
+    row = {"model": "flights-delay", "version": 1, "artifact_path": url}
+    assert load_estimator(row).predict([[0.0]]).tolist() == [0]
+    assert local_artifacts(driftflow_home) == []

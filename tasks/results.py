@@ -128,6 +128,7 @@ class PerformanceSummary:
     allowance_source: str | None = None  # "2sd: twice the spread of 24 reference chunks"
     estimated_value: float | None = None  # label-free estimate on the current window (CBPE)
     estimated_method: str | None = None
+    estimate_trusted: bool = True  # False: the probabilities are not calibrated enough (the estimate only warns)
 
     @property
     def drop(self) -> float | None:

@@ -4,30 +4,57 @@
 clock, no Prefect needed), which the unit tests call. The rules, in order:
 
 1. an empty window is `insufficient_data` (its failing row-count expectation is a consequence, not the cause);
-2. a failed validation with `on_failure: block` is `data_invalid`: invalid data never counts as drift;
+2. a failed blocking expectation is `data_invalid` (invalid data never counts as drift); its reasons keep
+   the warning-level findings and the quarantined rows next to the blocking failures;
 3. fewer rows than `policy.min_rows` is `insufficient_data`;
-4. this window breaches on dataset drift, prediction drift or concept drift (target drift alone only warns);
-   a breach is `drift` when at least `breaches` of the last `of_last` windows breached, otherwise `warn`;
-5. anything else worth a look (drifted features, target drift, failed non-critical expectations, unmeasured
-   columns or performance) is `warn`; a clean window is `ok`.
+4. each signal has a severity:
+   - concept drift is a breach when the performance drop's confidence bound (reference - ci_high for a
+     higher-is-better metric) exceeds the allowance, and severe beyond `policy.severe.factor` times it; a
+     point drop beyond the allowance that the interval does not confirm only warns;
+   - dataset drift (a share of drifted features of at least `drift.dataset_share`), prediction drift and
+     target drift warn, unless the model's YAML opts them into breaches (`drift.severity`, carried by each
+     ColumnDrift); fewer drifted features than the share warn;
+   - the label-free performance estimate breaches only with `performance.estimate: breach` and a
+     calibration that supports it, and warns otherwise;
+5. a breach is `drift` when at least `breaches` of the last `of_last` scheduled windows breached (a window
+   without a record counts as no breach), otherwise `warn`; a severe breach is `drift` at once when
+   `policy.severe.skips_persistence`;
+6. anything else worth a look (unmeasured columns, failed warning-level expectations, quarantined rows) is
+   `warn`; a clean window is `ok`. Notes (how false alarms were controlled, reference-level remarks) are
+   said but change nothing.
+
+Reasons lead with the most severe signal: severe breaches, breaches, the persistence count, warnings, notes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig, PersistenceConfig
-from tasks.results import ColumnDrift, DriftSummary, ExpectationOutcome, ValidationSummary, Verdict
+from tasks.monitor.scores import ALIASES, METHODS
+from tasks.results import ColumnDrift, DriftSummary, ExpectationOutcome, PerformanceSummary, ValidationSummary, Verdict
 
 # Measurements arrive as floats: a drop of 0.72 - 0.67 must not breach a max_drop of 0.05.
 TOLERANCE = 1e-9
+NOTE, WARN, BREACH, SEVERE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One finding of the window and how much it weighs."""
+
+    level: int  # NOTE, WARN, BREACH or SEVERE
+    text: str
 
 
 def _num(value: float) -> str:
-    """A number with at most 3 decimals and no trailing zeros: 0.62, 0.091, 3."""
+    """A number with at most 3 decimals and no trailing zeros (0.62, 0.091, 3); small ones in 2 digits (0.0012)."""
+    if value != 0 and abs(value) < 0.01:
+        return format(value, ".2g")
     text = f"{value + 0.0:.3f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
@@ -37,7 +64,7 @@ def _value(value: float | None) -> str:
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def _failure(outcome: ExpectationOutcome) -> str:
@@ -60,9 +87,30 @@ def _critical_failures(validation: ValidationSummary) -> list[str]:
     return failures
 
 
+def _validation_findings(validation: ValidationSummary) -> list[str]:
+    """Warning-level failures and quarantined rows: reported whether or not the window is blocked."""
+    findings = [f"{_failure(o)} ({o.severity})" for o in validation.warnings]
+    if validation.quarantined_rows:
+        findings.append(f"quarantined {_plural(validation.quarantined_rows, 'row')}: "
+                        + "; ".join(_failure(o) for o in validation.quarantines))
+    return findings
+
+
+def _higher_means_drift(method_name: str) -> bool:
+    """Distances grow with drift, p-values shrink; an unknown method is read as a distance."""
+    found = METHODS.get(ALIASES.get(method_name, method_name))
+    return found is None or found.direction == "higher"
+
+
 def _column(drift: ColumnDrift) -> str:
-    score = "not measured" if drift.score is None else _num(drift.score)
-    return f"{drift.column} ({drift.method} {score}, threshold {_num(drift.threshold)})"
+    """'temp 1.43 > 1.21, the p99 of 24 reference chunks (p 0.0004)'."""
+    if drift.score is None:
+        return f"{drift.column} not measured ({drift.issue or 'no score'})"
+    higher = _higher_means_drift(drift.method)
+    beyond = drift.score > drift.threshold if higher else drift.score < drift.threshold
+    sign = (">" if beyond else "<=") if higher else ("<" if beyond else ">=")
+    tail = "" if drift.p_value is None else f" (p {_num(drift.p_value)})"
+    return f"{drift.column} {_num(drift.score)} {sign} {_num(drift.threshold)}, {drift.threshold_source}{tail}"
 
 
 def _insufficient(row_count: int, min_rows: int) -> Verdict:
@@ -71,46 +119,145 @@ def _insufficient(row_count: int, min_rows: int) -> Verdict:
     return Verdict("insufficient_data", [reason], breach=False)
 
 
-def _feature_drift(drift: DriftSummary, config: ModelConfig) -> tuple[str | None, str | None]:
-    """(breach reason, warn reason) for the features: a breach once the drifted share reaches it."""
+def _opted(severity: str) -> tuple[int, str]:
+    """The level of an opt-in drift signal and how its reason is labelled."""
+    return (BREACH, "") if severity == "breach" else (WARN, " (a warning)")
+
+
+def _feature_drift(drift: DriftSummary, config: ModelConfig) -> list[Signal]:
+    """Dataset drift once the drifted share reaches `dataset_share` (a breach only if opted in), else a warning."""
     drifted = drift.drifted_features
     if not drifted:
-        return None, None
+        return []
     measured = [c for c in drift.features if c.score is not None]
     share, needed = drift.drift_share, config.drift.dataset_share
-    listed = ", ".join(_column(c) for c in drifted)
+    listed = "; ".join(_column(c) for c in drifted)
     counted = f"{len(drifted)} of {len(measured)} features drifted"
+    control = [Signal(NOTE, f"false alarms across features: {drift.false_alarm_control}")] \
+        if drift.false_alarm_control else []
     if share >= needed - TOLERANCE:
-        return f"dataset drift: {counted} (share {_num(share)} >= {_num(needed)}): {listed}", None
-    return None, f"{counted} (share {_num(share)} < {_num(needed)}, not dataset drift): {listed}"
+        level, label = _opted("breach" if any(c.severity == "breach" for c in drifted) else "warn")
+        return [Signal(level, f"dataset drift{label}: {counted} (share {_num(share)} >= {_num(needed)}): {listed}"),
+                *control]
+    return [Signal(WARN, f"{counted} (share {_num(share)} < {_num(needed)}, not dataset drift): {listed}"), *control]
 
 
-def _performance(drift: DriftSummary, config: ModelConfig) -> tuple[str | None, str | None]:
-    """(breach reason, warn reason) for concept drift: performance worse than the reference by > max_drop."""
-    perf, allowed = drift.performance, config.performance
-    if perf.labelled_rows < allowed.min_labelled_rows:
-        return None, (f"concept drift not checked: {_plural(perf.labelled_rows, 'labelled row')}, "
-                      f"the policy needs at least {allowed.min_labelled_rows}")
-    if perf.value is None:
-        return None, (f"concept drift not checked: {perf.metric} could not be computed on "
-                      f"{_plural(perf.labelled_rows, 'labelled row')}")
-    if perf.reference_value is None or perf.drop is None:
-        return None, f"concept drift not checked: the reference has no {perf.metric} value"
-    allowance = allowed.max_drop.resolve(perf.reference_value, None)
+def _single_drift(column: ColumnDrift | None, name: str) -> list[Signal]:
+    """Prediction or target drift: a warning unless the model opted it into breaches."""
+    if column is None or not column.drifted:
+        return []
+    level, label = _opted(column.severity)
+    return [Signal(level, f"{name} drift{label}: {_column(column)}")]
+
+
+def _allowance(perf: PerformanceSummary, config: ModelConfig) -> tuple[float | None, str]:
+    """The allowed drop as measured, else resolved from the configuration alone, and how to say it:
+    'allowed 0.024 (2sd: twice the spread (0.012) of 24 reference chunks)', 'allowed 0.05'."""
+    if perf.allowance is not None:
+        source = f" ({perf.allowance_source})" if perf.allowance_source else ""
+        return perf.allowance, f"allowed {_num(perf.allowance)}{source}"
+    max_drop = config.performance.max_drop
+    allowance = max_drop.resolve(perf.reference_value, None)
     if allowance is None:
-        return None, f"concept drift not checked: allowance {allowed.max_drop} needs the reference's chunk spread"
+        return None, ""
+    if max_drop.unit == "relative":
+        return allowance, f"allowed {_num(allowance)} ({max_drop} of the reference {_value(perf.reference_value)})"
+    return allowance, f"allowed {_num(allowance)}"
+
+
+def _oriented(perf: PerformanceSummary, value: float) -> float:
+    """How much worse `value` is than the reference (positive = worse)."""
+    assert perf.reference_value is not None
+    gap = perf.reference_value - value
+    return gap if perf.higher_is_better else -gap
+
+
+def _performance(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
+    """Concept drift: a breach when the drop's confidence bound exceeds the allowance, severe far beyond it."""
+    settings = config.performance
+    labelled = _plural(perf.labelled_rows, "labelled row")
+    if perf.labelled_rows < settings.min_labelled_rows:
+        return [Signal(WARN, f"concept drift not checked: {labelled}, the policy needs at least "
+                             f"{settings.min_labelled_rows:,}")]
+    if perf.value is None:
+        return [Signal(WARN, f"concept drift not checked: {perf.metric} could not be computed on {labelled}")]
+    if perf.reference_value is None or perf.drop is None:
+        return [Signal(WARN, f"concept drift not checked: the reference has no {perf.metric} value")]
+    allowance, allowed = _allowance(perf, config)
+    if allowance is None:
+        return [Signal(WARN, f"concept drift not checked: allowance {settings.max_drop} needs the reference's "
+                             "chunk spread")]
+    confidence = f"{settings.confidence * 100:g}%"
+    has_interval = perf.ci_low is not None and perf.ci_high is not None
+    interval = f" ({confidence} CI {_num(perf.ci_low or 0)}–{_num(perf.ci_high or 0)})" if has_interval else ""
+    edge = perf.ci_high if perf.higher_is_better else perf.ci_low
+    bound = perf.drop if edge is None else _oriented(perf, edge)
+    head = f"{perf.metric} {_num(perf.value)}{interval} vs reference {_num(perf.reference_value)}"
+    if bound > allowance + TOLERANCE:
+        factor = config.policy.severe.factor
+        severe = bound > factor * allowance + TOLERANCE
+        least = "" if edge is None else f", at least {_num(bound)} at {confidence} confidence,"
+        text = f"concept drift: {head}: drop {_num(perf.drop)}{least} > {allowed} on {labelled}"
+        if severe:
+            return [Signal(SEVERE, f"severe {text}; more than {factor:g} times the allowance")]
+        return [Signal(BREACH, text)]
     if perf.drop > allowance + TOLERANCE:
-        return (f"concept drift: {perf.metric} {_num(perf.value)} vs reference {_num(perf.reference_value)} "
-                f"(drop {_num(perf.drop)} > allowed {_num(allowance)}) on "
-                f"{_plural(perf.labelled_rows, 'labelled row')}"), None
-    return None, None
+        return [Signal(WARN, f"{head}: drop {_num(perf.drop)} > {allowed}, but within the {confidence} confidence "
+                             f"interval of {labelled} (not concept drift)")]
+    return []
 
 
-def _persistence(history: Sequence[bool | None], persistence: PersistenceConfig) -> tuple[int, bool]:
-    """Breaches in the last `of_last` windows (this breaching one included), and whether they suffice."""
+def _estimate(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
+    """The label-free estimate's drop: a breach only with `performance.estimate: breach` and trusted."""
+    wanted = config.performance.estimate
+    if wanted == "off":
+        return []
+    if perf.estimated_value is None:
+        return [Signal(NOTE, f"performance not estimated: {perf.estimated_method or 'no estimate was made'}")]
+    if perf.reference_value is None:
+        return [Signal(NOTE, f"estimated {perf.metric} {_num(perf.estimated_value)}: the reference has no "
+                             f"{perf.metric} value to compare with")]
+    allowance, allowed = _allowance(perf, config)
+    drop = _oriented(perf, perf.estimated_value)
+    if allowance is None or drop <= allowance + TOLERANCE:
+        return []
+    method = f" ({perf.estimated_method})" if perf.estimated_method else ""
+    text = (f"estimated concept drift: {perf.metric} estimated {_num(perf.estimated_value)} vs reference "
+            f"{_num(perf.reference_value)}: drop {_num(drop)} > {allowed}{method}")
+    if wanted == "breach" and perf.estimate_trusted:
+        return [Signal(BREACH, text)]
+    if wanted == "breach":
+        return [Signal(WARN, f"{text}; not a breach: the probabilities are not calibrated enough to trust")]
+    return [Signal(WARN, text)]
+
+
+def _measurement_issues(drift: DriftSummary) -> list[Signal]:
+    unmeasured = [Signal(WARN, f"{c.kind} column {c.column} could not be measured: {c.issue or 'no score'}")
+                  for c in drift.columns if c.score is None and (c.issue or not c.note)]  # a note is said once
+    flagged = [Signal(WARN, f"{c.kind} column {c.column}: {c.issue}")
+               for c in drift.columns if c.score is not None and c.issue]
+    return [*unmeasured, *flagged]
+
+
+def _persistence(history: Sequence[bool | None], persistence: PersistenceConfig) -> tuple[int, bool, int]:
+    """Breaches in the last `of_last` scheduled windows (this breaching one included), whether they suffice,
+    and how many of the previous scheduled windows have no record (counted as no breach)."""
     previous = list(history)[max(0, len(history) - (persistence.of_last - 1)):]  # of_last=1 keeps none
+    previous += [None] * max(0, persistence.of_last - 1 - len(previous))
     count = sum(bool(flag) for flag in previous) + 1
-    return count, count >= persistence.breaches
+    return count, count >= persistence.breaches, sum(flag is None for flag in previous)
+
+
+def _persistence_reason(count: int, persistent: bool, missing: int, config: ModelConfig, severe: bool) -> str:
+    rule = config.policy.persistence
+    breached = f"{count} of the last {_plural(rule.of_last, 'scheduled window')} breached"
+    if missing:
+        breached += f" ({missing} without a record, counted as no breach)"
+    if persistent:
+        return f"{breached} (drift needs {rule.breaches})"
+    if severe and config.policy.severe.skips_persistence:
+        return f"{breached}; a severe breach is drift without waiting for {rule.breaches}"
+    return f"{breached}; drift needs {rule.breaches}"
 
 
 @task(name="decide-verdict", cache_policy=NO_CACHE)
@@ -118,51 +265,42 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
                    drift: DriftSummary | None, history: Sequence[bool | None]) -> Verdict:
     """Decide one window's verdict.
 
-    `history`: breach flags of this model's previous windows, most recent last (at least `of_last - 1` of
-    them; older ones are ignored, missing ones count as no breach).
+    `history`: breach flags of this model's previous scheduled windows, most recent last, None for a
+    scheduled window without a record (older ones than `of_last - 1` are ignored; missing ones count as no
+    breach).
     """
     policy = config.policy
     if row_count == 0:
         return _insufficient(row_count, policy.min_rows)
     failures = _critical_failures(validation)
+    findings = _validation_findings(validation)
     if failures:
-        return Verdict("data_invalid", failures, breach=False)
+        return Verdict("data_invalid", [*failures, *findings], breach=False)
     if row_count < policy.min_rows:
         return _insufficient(row_count, policy.min_rows)
-
-    notes = [f"{_failure(o)} ({o.severity})" for o in validation.warnings]
-    if validation.quarantined_rows:
-        notes.append(f"quarantined {_plural(validation.quarantined_rows, 'row')}: "
-                     + "; ".join(_failure(o) for o in validation.quarantines))
     if drift is None:
-        return Verdict("warn", ["drift was not measured for this window", *notes], breach=False)
+        return Verdict("warn", ["drift was not measured for this window", *findings], breach=False)
 
-    notes += [f"{c.kind} column {c.column} could not be measured: {c.issue or 'no score'}"
-              for c in drift.columns if c.score is None]
-    notes += [f"{c.kind} column {c.column}: {c.issue}" for c in drift.columns if c.score is not None and c.issue]
-    prediction, target = drift.of_kind("prediction"), drift.of_kind("target")
-    dataset_breach, feature_note = _feature_drift(drift, config)
-    concept_breach, performance_note = _performance(drift, config)
-    breaches = [r for r in (dataset_breach, concept_breach) if r]
-    if prediction is not None and prediction.drifted:
-        breaches.append(f"prediction drift: {_column(prediction)}")
-    if target is not None and target.drifted:
-        notes.append(f"target drift (not a breach on its own): {_column(target)}")
-    notes += [r for r in (feature_note, performance_note) if r]
+    signals = [*_performance(drift.performance, config), *_estimate(drift.performance, config),
+               *_feature_drift(drift, config), *_single_drift(drift.of_kind("prediction"), "prediction"),
+               *_single_drift(drift.of_kind("target"), "target"), *(Signal(WARN, f) for f in findings),
+               *_measurement_issues(drift), *(Signal(NOTE, n) for n in drift.notes)]
+    signals.sort(key=lambda s: -s.level)  # stable: signals of one level keep their order
     drifted_columns = [c.column for c in drift.columns if c.drifted and c.kind != "target"]
+    breaches = [s.text for s in signals if s.level >= BREACH]
+    warnings = [s.text for s in signals if s.level == WARN]
+    notes = [s.text for s in signals if s.level == NOTE]
+    severe = any(s.level == SEVERE for s in signals)
 
     if breaches:
-        count, persistent = _persistence(history, policy.persistence)
-        needed, of_last = policy.persistence.breaches, policy.persistence.of_last
-        breached = f"{count} of the last {_plural(of_last, 'window')} breached"
-        if persistent:
-            return Verdict("drift", [*breaches, f"{breached} (drift needs {needed})", *notes],
-                           breach=True, drifted_columns=drifted_columns)
-        return Verdict("warn", [*breaches, f"{breached}; drift needs {needed}", *notes],
-                       breach=True, drifted_columns=drifted_columns)
-    if notes:
-        return Verdict("warn", notes, breach=False, drifted_columns=drifted_columns)
+        count, persistent, missing = _persistence(history, policy.persistence)
+        is_drift = persistent or (severe and policy.severe.skips_persistence)
+        reasons = [*breaches, _persistence_reason(count, persistent, missing, config, severe), *warnings, *notes]
+        return Verdict("drift" if is_drift else "warn", reasons, breach=True, drifted_columns=drifted_columns,
+                       severe=severe)
+    if warnings:
+        return Verdict("warn", [*warnings, *notes], breach=False, drifted_columns=drifted_columns)
     perf = drift.performance
     summary = (f"no drift: 0 of {len(drift.features)} features drifted, {perf.metric} {_value(perf.value)} "
                f"(reference {_value(perf.reference_value)})")
-    return Verdict("ok", [summary], breach=False)
+    return Verdict("ok", [summary, *notes], breach=False)

@@ -10,18 +10,19 @@ drifted only when it is outside its band *and* survives the control across all f
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.errors import DataError
-from tasks.metrics import HIGHER_IS_BETTER, score
 from tasks.monitor.calibrate import Band, Calibration
+from tasks.monitor.estimate import with_estimate
 from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
+from tasks.monitor.performance import measure_performance
 from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, label
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
 from tasks.registry.profiles import numeric_prediction
@@ -112,22 +113,14 @@ def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | Non
                        severity=severity)  # type: ignore[arg-type]
 
 
-def _performance(config: ModelConfig, labelled: pd.DataFrame, reference_value: float | None) -> PerformanceSummary:
-    """The configured metric on the matured labelled window."""
-    metric = config.performance.metric
-    target, prediction = config.columns.target.column, config.columns.prediction
-    usable = {target, prediction} <= set(labelled)
-    rows = labelled.dropna(subset=[target, prediction]) if usable else labelled[:0]
-    summary = PerformanceSummary(metric, None, reference_value, len(rows), HIGHER_IS_BETTER[metric])
-    if len(rows) < config.performance.min_labelled_rows:
-        return summary
-    try:
-        value = score(metric, rows[target].astype("float64"), rows[prediction].astype("float64"))
-    except (TypeError, ValueError):
-        raise DriftError(f"{config.name}: {metric} needs numeric {target!r} and {prediction!r} values") from None
-    if value is None or np.isnan(value):
-        return summary
-    return PerformanceSummary(metric, value, reference_value, len(rows), HIGHER_IS_BETTER[metric])
+def _performance(config: ModelConfig, data: WindowData, reference: Reference) -> PerformanceSummary:
+    """The metric on the matured labelled window with its interval and allowance, and (when configured) the
+    label-free estimate on the current window. The bootstrap's seed depends only on the model and window."""
+    chunks = (reference.calibration or {}).get("performance")
+    seed = int.from_bytes(hashlib.sha256(f"{config.name}/{data.window.end.isoformat()}".encode()).digest()[:4],
+                          "little")
+    summary = measure_performance(config, data.labelled, reference.performance, chunks, seed=seed)
+    return with_estimate(summary, config, data.current, reference.data)
 
 
 @task(name="measure-drift", cache_policy=NO_CACHE)
@@ -154,7 +147,7 @@ def measure_drift(config: ModelConfig, data: WindowData, reference: Reference) -
         else:
             values = data.current.get(column.name, None)
         results.append(_score(column, profile, values, kinds[column.kind]))
-    return _controlled(config, results, _performance(config, data.labelled, reference.performance))
+    return _controlled(config, results, _performance(config, data, reference))
 
 
 def _controlled(config: ModelConfig, results: list[ColumnDrift], performance: PerformanceSummary) -> DriftSummary:

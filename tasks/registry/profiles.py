@@ -18,6 +18,7 @@ from tasks import artifacts
 from tasks.artifact_keys import read_stored, stored_key
 from tasks.config import ModelConfig
 from tasks.monitor.calibrate import calibrate, statistics_for
+from tasks.monitor.performance import performance_by_chunk
 from tasks.monitor.profile import ReferenceProfile, build_profile
 from tasks.schedule import resolve_window, window_ends
 
@@ -71,23 +72,15 @@ def profile_reference(config: ModelConfig, data: pd.DataFrame, start: datetime, 
 
 
 def performance_chunks(config: ModelConfig, data: pd.DataFrame, start: datetime, end: datetime) -> list[float]:
-    """The performance metric on each scheduled window inside the reference that has enough labelled rows:
-    the spread a `2sd` allowance is counted in."""
-    from tasks.metrics import score
-
-    target, prediction, timestamp = config.columns.target.column, config.columns.prediction, config.source.timestamp
-    if not {target, prediction, timestamp} <= set(data):
-        return []
-    labelled = data.dropna(subset=[target, prediction])
-    moments = pd.to_datetime(labelled[timestamp], utc=True)
-    values = []
-    for a, b in chunk_bounds(config, start, end):
-        rows = labelled[((moments >= a) & (moments < b)).to_numpy()]
-        if len(rows) >= config.performance.min_labelled_rows:
-            value = score(config.performance.metric, rows[target], rows[prediction])
-            if value is not None:
-                values.append(value)
-    return values
+    """The performance metric on each chunk of the reference with enough labelled rows, cut as the drift
+    calibration cuts it: the spread a `2sd` allowance is counted in."""
+    timestamp = config.source.timestamp if config.source.timestamp in data else None
+    bounds = chunk_bounds(config, start, end)
+    window_rows = None
+    if config.drift.calibration.chunks == "rows" or timestamp is None:
+        window_rows = _typical_rows(data, timestamp, bounds)
+    return performance_by_chunk(config, data, window=None if config.schedule.by_tick else config.schedule.window,
+                                timestamp=timestamp, window_rows=window_rows, start=start, end=end, bounds=bounds)
 
 
 def _typical_rows(data: pd.DataFrame, timestamp: str | None, bounds: list[tuple[datetime, datetime]]) -> int:

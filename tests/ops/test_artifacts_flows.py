@@ -11,12 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 
-from flows.demo import execute
 from flows.monitor import monitor
 from flows.retrain import retrain
 from tasks import artifacts
@@ -74,10 +72,9 @@ def test_monitor_and_retrain_keep_every_artifact_in_the_bucket(on_s3: ModelConfi
     from the bucket; the store records their s3:// URLs; the local home holds none of them."""
     for n in (1, 2, 3):
         log_week(on_s3, week(n, seed=10 + n, shifts=SEASON_SHIFT))
-    first = dict(monitor(model="flights-delay", window_end=window_end(1), actions=True))
-    second = dict(monitor(model="flights-delay", window_end=window_end(2), actions=True))
-    assert second["verdict"] == "drift" and second["retrain"]["status"] == "accepted"
-    outcome = dict(execute(retrain, UUID(second["retrain"]["flow_run_id"])))
+    first = dict(monitor(model="flights-delay", window_end=window_end(1), actions=False))
+    second = dict(monitor(model="flights-delay", window_end=window_end(2), actions=False))
+    outcome = dict(retrain(model="flights-delay", window_end=window_end(2), reason="the season changed"))
     assert outcome["outcome"] == "promoted" and outcome["version"] == 2
     third = dict(monitor(model="flights-delay", window_end=window_end(3), actions=False))
     assert third["reference_version"] == "v2"  # read back from the bucket: rows and profile of v2
@@ -116,11 +113,10 @@ def test_a_second_worker_on_a_clean_folder_picks_up_the_champion(on_s3: ModelCon
     loads the promoted champion's model file and monitors a window against its reference."""
     from prefect.settings import PREFECT_API_URL
 
-    for n in (1, 2, 4):
+    for n in (1, 2, 4):  # weeks 1-2: what the retraining learns from; week 4: what the second worker monitors
         log_week(on_s3, week(n, seed=10 + n, shifts=SEASON_SHIFT))
-    monitor(model="flights-delay", window_end=window_end(1), actions=True)
-    request = dict(monitor(model="flights-delay", window_end=window_end(2), actions=True))["retrain"]
-    assert dict(execute(retrain, UUID(request["flow_run_id"])))["outcome"] == "promoted"
+    assert dict(retrain(model="flights-delay", window_end=window_end(2), reason="the season changed"))[
+        "outcome"] == "promoted"
     champion_row = champion(open_store(), "flights-delay")
     assert champion_row is not None
 

@@ -15,10 +15,12 @@ DESTS = ["ATL", "ORD", "LAX", "BOS", "MCO", "CLT", "SFO", "FLL", "MIA", "DCA"]
 
 def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
                   start: datetime = datetime(2013, 1, 7, tzinfo=UTC), days: int = 7,
-                  shifts: dict[str, float] | None = None) -> pd.DataFrame:
+                  shifts: dict[str, float] | None = None, concept_shift: bool = False) -> pd.DataFrame:
     """A batch that looks like a week of scored flights.
 
-    `temp_shift` moves the temperature (degrees F); `shifts` adds amounts to any numeric columns.
+    `temp_shift` moves the temperature (degrees F); `shifts` adds amounts to any numeric columns;
+    `concept_shift` draws the labels from the opposite relationship (late evening flights and rain now make a
+    flight *less* likely to be late), so a model trained on ordinary weeks loses its skill: harm, not drift.
     """
     rng = np.random.default_rng(seed)
     temp = rng.normal(35 + temp_shift, 8, rows)
@@ -26,7 +28,8 @@ def flights_batch(rows: int = 2000, *, seed: int = 0, temp_shift: float = 0.0,
     dep_hour = rng.integers(5, 23, rows)
     logit = -1.6 + 0.08 * (dep_hour - 13) + 4 * precip - 0.01 * (temp - 35)
     proba = 1 / (1 + np.exp(-logit))
-    late = (rng.random(rows) < proba).astype(float)
+    truth = 1 / (1 + np.exp(-(-1.6 - 0.3 * (dep_hour - 13) - 8 * precip))) if concept_shift else proba
+    late = (rng.random(rows) < truth).astype(float)
     seconds = np.sort(rng.integers(0, days * 86400, rows))
     frame = pd.DataFrame({
         "flight_id": np.arange(1, rows + 1) + seed * 1_000_000,

@@ -31,9 +31,11 @@ def write_predictions(frame: pd.DataFrame, *, replace: bool = False) -> None:
         rows.to_sql("flight_predictions", conn, if_exists="replace" if replace else "append", index=False)
 
 
-def week(n: int, *, seed: int, rows: int = 1500, shifts: dict[str, float] | None = None) -> pd.DataFrame:
+def week(n: int, *, seed: int, rows: int = 1500, shifts: dict[str, float] | None = None,
+         concept_shift: bool = False) -> pd.DataFrame:
     """Synthetic week `n` of monitoring: it ends at `window_end(n)`."""
-    return flights_batch(rows, seed=seed, start=window_end(n) - timedelta(days=7), shifts=shifts)
+    return flights_batch(rows, seed=seed, start=window_end(n) - timedelta(days=7), shifts=shifts,
+                         concept_shift=concept_shift)
 
 
 def seed_monitored(config: ModelConfig) -> ModelConfig:

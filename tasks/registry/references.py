@@ -43,7 +43,7 @@ class ReferenceVersion:
 
 def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
                      model_version: int | None, start: datetime, end: datetime, performance: float | None,
-                     kind: str) -> ReferenceVersion:
+                     kind: str, out_of_sample_from: datetime | None = None) -> ReferenceVersion:
     """Write the snapshot (Parquet, a key unique per attempt, in the artifact store) and its profile, and register
     them (by URL), inactive until activated.
 
@@ -55,7 +55,8 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     buffer = io.BytesIO()
     data[columns].to_parquet(buffer, index=False)
     path = artifacts.write_bytes(key, buffer.getvalue())
-    profile = profile_reference(config, data[columns], start, end, performance_chunks(config, data, start, end))
+    profile = profile_reference(config, data[columns], start, end,
+                                performance_chunks(config, data, start, end, out_of_sample_from))
     profile_path = write_profile(profile, key)
     conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == config.name,
                                                       reference_snapshots.c.version == version))

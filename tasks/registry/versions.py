@@ -133,6 +133,14 @@ def register_version(engine: sa.Engine, config: ModelConfig, new: NewVersion) ->
     raise StateConflict(f"{config.name}: no free version number after {MAX_ATTEMPTS} attempts")
 
 
+def _in_sample_until(new: NewVersion) -> datetime | None:
+    """Where the reference stops being the model's own training rows (None: none of it is)."""
+    trained_to = new.trained_to
+    if trained_to is None or new.reference_start is None:
+        return None
+    return trained_to if trained_to > new.reference_start else None
+
+
 def _insert(conn: sa.Connection, config: ModelConfig, new: NewVersion, path: str | None) -> int:
     model = config.name
     if conn.dialect.name == "sqlite":  # take the write lock first: SQLite cannot upgrade a stale read
@@ -146,7 +154,7 @@ def _insert(conn: sa.Connection, config: ModelConfig, new: NewVersion, path: str
         trainer=new.trainer, request_key=new.request_key, created_at=utc_naive(datetime.now(UTC))))
     create_reference(conn, config, new.reference, version=f"v{version}", model_version=version,
                      start=new.reference_start, end=new.reference_end, performance=new.baseline,
-                     kind=new.reference_kind)
+                     kind=new.reference_kind, out_of_sample_from=_in_sample_until(new))
     previous = _lock_champion(conn, model)
     if new.status == "champion":
         crown(conn, model, version, new.window_end)

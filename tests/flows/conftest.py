@@ -31,9 +31,33 @@ def _flows_use_prefect_server(prefect_server: None) -> None:
     """Every flow test reports to the one session-wide Prefect test server."""
 
 
-@pytest.fixture()
-def config() -> ModelConfig:
+# The loop's mechanics (persistence, retraining, promotion) are tested on input shifts that breach at once:
+# these tests opt the features into breaches. The defaults (input drift warns) have tests of their own.
+FEATURES_BREACH = {"drift__severity": {"features": "breach"}}
+
+
+def copy_project(root: Path, monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ModelConfig:
+    """A copy of the project's configuration under `root`, with `changes` applied to flights-delay.yaml."""
+    raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
+    for dotted, value in changes.items():
+        *path, leaf = dotted.split("__")
+        node = raw
+        for part in path:
+            node = node[part]
+        node[leaf] = value
+    models = root / "project" / "deployments" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
+    (root / "project" / "expectations").mkdir(exist_ok=True)
+    suite = PROJECT_DIR / "expectations" / "flights-delay.json"
+    (root / "project" / "expectations" / suite.name).write_text(suite.read_text())
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(root / "project"))
     return load_model_config("flights-delay")
+
+
+@pytest.fixture()
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelConfig:
+    return copy_project(tmp_path, monkeypatch, **FEATURES_BREACH)
 
 
 @pytest.fixture()
@@ -44,24 +68,11 @@ def monitored(driftflow_home: Path, config: ModelConfig) -> ModelConfig:
 
 @pytest.fixture()
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModelConfig]:
-    """Run against a copy of the project's configuration, with `changes` applied to flights-delay.yaml."""
+    """Run against a copy of the project's configuration, with `changes` applied to flights-delay.yaml (the
+    features opted into breaches unless `changes` say otherwise), its deployments registered."""
 
     def configure(**changes: Any) -> ModelConfig:
-        raw = yaml.safe_load((PROJECT_DIR / "deployments/models/flights-delay.yaml").read_text())
-        for dotted, value in changes.items():
-            *path, leaf = dotted.split("__")
-            node = raw
-            for part in path:
-                node = node[part]
-            node[leaf] = value
-        models = tmp_path / "project" / "deployments" / "models"
-        models.mkdir(parents=True, exist_ok=True)
-        (models / "flights-delay.yaml").write_text(yaml.safe_dump(raw))
-        (tmp_path / "project" / "expectations").mkdir(exist_ok=True)
-        suite = PROJECT_DIR / "expectations" / "flights-delay.json"
-        (tmp_path / "project" / "expectations" / suite.name).write_text(suite.read_text())
-        monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
-        config = load_model_config("flights-delay")
+        config = copy_project(tmp_path, monkeypatch, **{**FEATURES_BREACH, **changes})
         from flows.deployments import model_deployments, register
 
         register(model_deployments(config))

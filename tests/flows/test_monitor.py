@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from tasks.db import get_engine
 from tasks.settings import store_url
 from tasks.store.windows import count_window_rows
 from tests.flows.conftest import log_week, week, window_end, write_predictions
+from tests.support import seed_monitored
 
 SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
 
@@ -125,3 +127,20 @@ def test_a_fixed_window_reference_is_snapshotted_once_and_used(monitored: ModelC
     first, second = run(1), run(1)
     assert first["reference_version"] == second["reference_version"] == "fixed-20130107T0600-20130121T0600"
     assert first["performance"]["reference"] is not None
+
+
+def test_with_the_defaults_input_drift_warns_and_lost_skill_is_drift(
+        project: Callable[..., ModelConfig], driftflow_home: Path) -> None:
+    """The shipped defaults: a season's shift of the inputs is named but only warns (the model still ranks
+    flights well); a week whose delays follow another relationship loses the model's skill far beyond the
+    reference weeks' spread, which is `drift` at once (severe), led by the concept-drift reason."""
+    config = seed_monitored(project(drift__severity={"features": "warn"}))
+    log_week(config, week(1, seed=11, shifts=SEASON_SHIFT))
+    log_week(config, week(2, seed=12, concept_shift=True))
+    shifted, harmed = run(1, actions=False), run(2, actions=False)
+    assert shifted["verdict"] == "warn", shifted["reasons"]
+    assert {"temp", "wind_speed", "distance"} <= {c["column"] for c in shifted["drifted_columns"]}
+    assert all("reference chunks" in c["threshold_source"] for c in shifted["drifted_columns"])
+    assert harmed["verdict"] == "drift" and harmed["severe"], harmed["reasons"]
+    assert harmed["reasons"][0].startswith("severe concept drift: roc_auc"), harmed["reasons"]
+    assert harmed["performance"]["allowance_source"].startswith("2sd"), harmed["performance"]

@@ -1,0 +1,148 @@
+"""docs/onboarding.md, run as written: its Python loader and each of its `driftflow` commands, in order, on a
+fresh project folder, under the session's Prefect test server."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import yaml
+from prefect import flow
+from typer.testing import CliRunner
+
+from tasks.settings import PROJECT_DIR
+
+GUIDE = PROJECT_DIR / "docs" / "onboarding.md"
+MODEL = "electricity-demand"
+# What another terminal does in the guide: a server process, not a command whose result the guide shows.
+LONG_RUNNING = ("driftflow serve",)
+
+
+def blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
+
+
+def guide_commands() -> list[str]:
+    """Every `driftflow …` line of the guide's bash blocks, in order."""
+    lines = [line.strip() for block in blocks("bash") for line in block.splitlines()]
+    return [line for line in lines if line.startswith("driftflow ") and not line.startswith(LONG_RUNNING)]
+
+
+def invoke(command: str) -> str:
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, shlex.split(command)[1:])
+    assert result.exit_code == 0, f"{command}\n{result.output}"
+    return result.output
+
+
+def edit_suite_as_the_guide_says(project: Path) -> None:
+    """Section 3: the temperature range becomes the physical limits, -10 … 50 °C, and critical."""
+    path = project / "expectations" / f"{MODEL}.json"
+    suite = json.loads(path.read_text())
+    [rng] = [e for e in suite["expectations"] if e["type"] == "expect_column_values_to_be_between"
+             and e["kwargs"]["column"] == "temperature"]
+    rng["kwargs"].update(min_value=-10, max_value=50)
+    rng["severity"] = "critical"
+    path.write_text(json.dumps(suite, indent=2))
+
+
+@pytest.fixture()
+def project(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The guide's section 1: a project folder, its home and its warehouse."""
+    folder = tmp_path / "demand-project"
+    folder.mkdir()
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(folder))
+    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{folder / 'warehouse.db'}")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Path) -> None:
+    """The loader fills the warehouse; init, register, check and backfill succeed as written; the winter
+    windows drift, a retrain is requested, and the challenger is gated against the logged model."""
+    from flows.demo import execute
+    from flows.retrain import retrain
+    from tasks.config import load_model_config
+    from tasks.retrain.trigger import requests_of
+    from tasks.store.engine import open_store
+
+    [loader] = blocks("python")
+    (project / "load_demand.py").write_text(loader)
+    loaded = subprocess.run([sys.executable, "load_demand.py"], cwd=project, env=dict(os.environ),
+                            capture_output=True, text=True, timeout=600)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "17520 logged forecasts in demand_log" in loaded.stdout
+
+    commands = guide_commands()
+    assert [c.split()[1] for c in commands] == ["init", "register", "check", "backfill", "status"]
+    outputs: dict[str, str] = {}
+    for command in commands:
+        verb = command.split()[1]
+        if verb == "register":
+            edit_suite_as_the_guide_says(project)  # section 3 comes between init and register
+        if verb == "backfill":
+            from flows.deployments import model_deployments, register
+
+            register(model_deployments(load_model_config(MODEL)))  # what `driftflow serve` does first
+        outputs[verb] = invoke(command)
+
+    config = load_model_config(MODEL)
+    assert config.columns.context == ["workday", "hour", "weekday"] and config.task == "regression"
+    assert "v1 (logged) is the champion" in outputs["register"]
+    assert "fit their sources" in outputs["check"]
+
+    summaries: list[dict[str, Any]] = [json.loads(line) for line in
+                                       invoke(f"driftflow status -m {MODEL} --json --limit 50").splitlines()
+                                       if line.startswith("{")]
+    verdicts = {s["window_end"][:10]: s["verdict"] for s in summaries}
+    assert len(verdicts) == 13 and "data_invalid" not in verdicts.values()
+    assert verdicts["2014-06-30"] == "drift"
+    winter = {s["window_end"][:10]: (s["performance"]["value"], s["performance"]["reference"]) for s in summaries
+              if s["window_end"] >= "2014-06-09"}  # the RMSE of the southern winter: well above the reference's
+    assert len(winter) == 4 and all(value > 1.5 * reference for value, reference in winter.values()), winter
+
+    store = open_store()
+    accepted = [r for r in requests_of(store, MODEL) if r["status"] == "accepted"]
+    assert accepted, requests_of(store, MODEL)
+    outcome = dict(execute(retrain, UUID(accepted[-1]["flow_run_id"])))
+    assert outcome["outcome"] in ("promoted", "rejected")
+    assert "no champion to beat" not in json.dumps(outcome, default=str)
+
+
+@flow(name="train")
+def train_flow() -> None:
+    """A user's own training flow, deployed as train/load-forecast."""
+
+
+def test_check_asks_the_prefect_api_for_the_training_deployment(driftflow_home: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a Prefect API configured, a `retraining.deployment` that does not exist is a problem; once it is
+    deployed, check passes."""
+    import sqlalchemy as sa
+
+    from tasks.onboarding.check import check_project
+    from tasks.onboarding.init import init_model
+    from tests.unit.test_onboarding import END, START, hourly_log
+
+    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(tmp_path / "project"))
+    driftflow_home.mkdir(parents=True, exist_ok=True)
+    hourly_log().to_sql("readings", sa.create_engine(f"sqlite:///{driftflow_home / 'warehouse.db'}"), index=False)
+    init_model("load-forecast", table="readings", sql=None, reference_start=START, reference_end=END)
+    path = tmp_path / "project" / "deployments" / "models" / "load-forecast.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["retraining"] = {"deployment": "train/load-forecast", "train_window": "28d"}
+    path.write_text(yaml.safe_dump(raw))
+    [problem] = check_project(offline=False)[0]
+    assert problem.startswith(f"{path}: retraining.deployment 'train/load-forecast': no such deployment on the "
+                              "Prefect API")
+    train_flow.to_deployment(name="load-forecast").apply()
+    assert check_project(offline=False) == ([], 1)

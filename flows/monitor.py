@@ -19,7 +19,7 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
 from tasks.monitor.validate import validate_window
-from tasks.monitor.window_report import render_window_report
+from tasks.monitor.window_report import store_window_report
 from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
@@ -27,7 +27,6 @@ from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.schedule import latest_window_end, resolve_window
-from tasks.settings import artifacts_dir
 from tasks.store.engine import open_store
 from tasks.store.windows import WindowRecord
 
@@ -117,11 +116,10 @@ def report(config: ModelConfig, data: WindowData, reference: Reference, drift: D
            full_report: bool) -> str | None:
     """The window's HTML report (a sample unless `full_report`); a report that fails to render is logged,
     never the reason a measured window goes unrecorded."""
-    root = artifacts_dir() / "reports"
-    path = root / config.name / window_stamp(data.window.end) / "drift.html"
+    key = f"reports/{config.name}/{window_stamp(data.window.end)}/drift.html"
     try:
-        return render_window_report(config, data, reference, drift, path, root,
-                                    max_rows=None if full_report else config.drift.report_rows)
+        return store_window_report(config, data, reference, drift, key,
+                                   max_rows=None if full_report else config.drift.report_rows)
     except Exception as exc:
         get_run_logger().warning("the HTML report of %s could not be rendered: %s", config.name, exc)
         return None

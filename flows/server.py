@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from flows.prefect_env import server_healthy
+from tasks import artifacts
 from tasks.settings import artifacts_dir, home
 
 HOST, PORT, REPORTS_PORT = "127.0.0.1", 4200, 4201
@@ -51,7 +52,11 @@ def start_server(timeout: float = 120.0) -> bool:
 
 
 def _start_reports() -> None:
-    """Serve the artifact folder so report links in the UI open in the browser."""
+    """Serve the artifact folder so report links in the UI open in the browser. Only a local folder is
+    served: a remote store (DRIFTFLOW_ARTIFACTS=s3://…) is reached through DRIFTFLOW_REPORTS_URL or
+    `driftflow report`, never copied here."""
+    if not artifacts.is_local():
+        return
     pidfile = _pidfile("reports-server")
     if pidfile.exists() and _alive(int(pidfile.read_text())):
         return

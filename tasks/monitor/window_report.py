@@ -2,19 +2,23 @@
 
 The verdict never depends on the sample: it was decided on every row against the reference profile. The
 report shows the same columns with the same methods and thresholds, says which sample it draws, and shares
-Evidently's JavaScript bundle with every other report under the reports folder.
+Evidently's JavaScript bundle with every other report under the reports folder (`reports/_assets/`).
+`store_window_report` puts both in the artifact store, wherever `DRIFTFLOW_ARTIFACTS` points.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks import artifacts
 from tasks.config import ModelConfig
 from tasks.monitor.html_report import (
+    ASSETS,
     DEFAULT_MAX_ROWS,
     ReportColumn,
     compress_data,
@@ -66,6 +70,33 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
     page = compress_data(share_javascript(page, path, reports_root))
     path.write_text(page)
     return str(path)
+
+
+def store_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
+                        key: str, max_rows: int | None = DEFAULT_MAX_ROWS) -> str | None:
+    """Render the report to the artifact `key` (`reports/<model>/<stamp>/drift.html`) and return its URL;
+    None when no column could be scored.
+
+    A local store is written in place. A remote one gets the page rendered in a temporary folder laid out like
+    the store, then uploaded with the shared bundle when the store does not hold that bundle yet, so the
+    page's relative `<script src="../../_assets/…">` resolves wherever the reports folder is served from.
+    """
+    reports = key.split("/", 1)[0]
+    if artifacts.is_local():
+        return render_window_report(config, data, reference, drift, Path(artifacts.url_for(key)),
+                                    Path(artifacts.url_for(reports)), max_rows=max_rows)
+    with tempfile.TemporaryDirectory(prefix="driftflow-report-") as folder:
+        local = Path(folder)
+        written = render_window_report(config, data, reference, drift, local / key, local / reports,
+                                       max_rows=max_rows)
+        if written is None:
+            return None
+        assets = local / reports / ASSETS
+        for bundle in sorted(assets.iterdir()) if assets.is_dir() else []:
+            asset_key = f"{reports}/{ASSETS}/{bundle.name}"
+            if not artifacts.exists(asset_key):
+                artifacts.upload(bundle, asset_key)
+        return artifacts.upload(written, key)
 
 
 def _is_numeric(frame: pd.DataFrame, column: str) -> bool:

@@ -1,21 +1,24 @@
 """Model files in the artifact store: one unique file per attempt, read back as joblib or skops.
 
-Every stored file has a name no other attempt can produce (version label plus a random suffix), so two
+Every stored file has a key no other attempt can produce (version label plus a random suffix), so two
 registrations or retrains at once never overwrite each other's files, and a file is only ever written once.
+Files go through `tasks/artifacts.py`, so a worker on another machine reads the champion another one wrote
+when `DRIFTFLOW_ARTIFACTS` is shared storage; the registry records each file's URL (`url_for(key)`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
+import io
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import joblib
 
+from tasks import artifacts
+from tasks.artifact_keys import stored_exists, stored_key
 from tasks.errors import ModelFileError
-from tasks.settings import artifacts_dir
 
 SUFFIXES = (".joblib", ".skops")
 # skops refuses to load types it does not know; these module prefixes hold nothing but estimators and arrays.
@@ -23,25 +26,22 @@ TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", 
                    "tasks.retrain.trainers.")
 
 
-def new_model_path(model: str, label: str, suffix: str = ".joblib") -> Path:
-    """A fresh, unique path under the artifact store for one model file."""
-    folder = artifacts_dir() / "models" / model
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{label}-{uuid.uuid4().hex[:12]}{suffix}"
+def new_model_key(model: str, label: str, suffix: str = ".joblib") -> str:
+    """A fresh, unique key in the artifact store for one model file: `models/<model>/<label>-<random><suffix>`."""
+    return f"models/{model}/{label}-{uuid.uuid4().hex[:12]}{suffix}"
 
 
-def save_estimator(model: str, label: str, estimator: Any) -> Path:
-    """Store a fitted estimator (joblib) under a unique name; returns its path."""
-    path = new_model_path(model, label)
-    joblib.dump(estimator, path)
-    return path
+def save_estimator(model: str, label: str, estimator: Any) -> str:
+    """Store a fitted estimator (joblib) under a unique key; returns its URL (what the registry records)."""
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    return artifacts.write_bytes(new_model_key(model, label), buffer.getvalue())
 
 
-def copy_model_file(model: str, label: str, source: Path) -> Path:
-    """Copy a user's model file into the artifact store, so the registry never depends on where it came from."""
-    path = new_model_path(model, label, source.suffix)
-    shutil.copyfile(source, path)
-    return path
+def copy_model_file(model: str, label: str, source: Path) -> str:
+    """Copy a user's model file into the artifact store, so the registry never depends on where it came from;
+    returns its URL."""
+    return artifacts.upload(source, new_model_key(model, label, source.suffix))
 
 
 def checksum(path: Path) -> str:
@@ -54,40 +54,58 @@ def checksum(path: Path) -> str:
 
 
 def read_model_file(path: Path) -> Any:
-    """A fitted estimator from a `.joblib` or `.skops` file, or a ModelFileError naming the file."""
+    """A fitted estimator from a local `.joblib` or `.skops` file, or a ModelFileError naming the file."""
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
-    if path.suffix not in SUFFIXES:
-        raise ModelFileError(f"{path}: a model file must end in .joblib or .skops")
+    return read_model_bytes(path.read_bytes(), str(path))
+
+
+def read_model_bytes(data: bytes, name: str) -> Any:
+    """A fitted estimator from a model file's bytes; `name` (a path or URL) gives its format and the errors' subject."""
+    suffix = PurePath(name).suffix
+    if suffix not in SUFFIXES:
+        raise ModelFileError(f"{name}: a model file must end in .joblib or .skops")
     try:
-        if path.suffix == ".skops":
-            return _read_skops(path)
-        return joblib.load(path)
+        if suffix == ".skops":
+            return _read_skops(data, name)
+        return joblib.load(io.BytesIO(data))
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{path}: cannot be read as a {path.suffix[1:]} model ({type(exc).__name__}: "
+        raise ModelFileError(f"{name}: cannot be read as a {suffix[1:]} model ({type(exc).__name__}: "
                              f"{exc})") from exc
 
 
-def _read_skops(path: Path) -> Any:
+def _read_skops(data: bytes, name: str) -> Any:
     import skops.io as sio
 
-    unknown = sio.get_untrusted_types(file=path)
-    refused = [name for name in unknown if not name.startswith(TRUSTED_MODULES)]
+    unknown = sio.get_untrusted_types(data=data)
+    refused = [t for t in unknown if not t.startswith(TRUSTED_MODULES)]
     if refused:
-        raise ModelFileError(f"{path}: holds types driftflow does not load from a .skops file: "
+        raise ModelFileError(f"{name}: holds types driftflow does not load from a .skops file: "
                              f"{', '.join(sorted(refused))} (only scikit-learn, numpy and scipy types are trusted)")
-    return sio.load(path, trusted=unknown)
+    return sio.loads(data, trusted=unknown)
 
 
 def load_estimator(row: dict[str, Any]) -> Any:
-    """The estimator of a registered version (its stored file)."""
-    if not row.get("artifact_path"):
+    """The estimator of a registered version, read from the artifact store (any worker sharing it can)."""
+    location = row.get("artifact_path")
+    if not location:
         raise ModelFileError(f"version {row.get('version')} of {row.get('model')} has no model file "
                              f"(registered as {row.get('kind')}: known by its logged predictions only)")
-    return read_model_file(Path(row["artifact_path"]))
+    try:
+        key = stored_key(str(location))
+    except ValueError as exc:
+        raise ModelFileError(f"model_versions.artifact_path of {row.get('model')} v{row.get('version')}: "
+                             f"{exc}") from None
+    try:
+        data = artifacts.read_bytes(key)
+    except FileNotFoundError:
+        raise ModelFileError(f"{artifacts.url_for(key)}: no such model file (model_versions.artifact_path of "
+                             f"{row.get('model')} v{row.get('version')})") from None
+    return read_model_bytes(data, artifacts.url_for(key))
 
 
 def artifact_exists(row: dict[str, Any]) -> bool:
-    return bool(row.get("artifact_path")) and Path(row["artifact_path"]).is_file()
+    """Whether the version's model file is in the artifact store."""
+    return stored_exists(row.get("artifact_path"))

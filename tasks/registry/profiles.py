@@ -9,11 +9,13 @@ With `drift.calibration.chunks: rows` the reference is cut into chunks of a wind
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
 
+from tasks import artifacts
+from tasks.artifact_keys import read_stored, stored_key
 from tasks.config import ModelConfig
 from tasks.monitor.calibrate import calibrate, statistics_for
 from tasks.monitor.performance import performance_by_chunk
@@ -97,12 +99,18 @@ def _typical_rows(data: pd.DataFrame, timestamp: str | None, bounds: list[tuple[
     return max(1, int(pd.Series(counts).median()))
 
 
-def write_profile(profile: ReferenceProfile, parquet_path: str | Path) -> Path:
-    """Store the profile beside the reference's rows (one file per reference attempt)."""
-    path = Path(parquet_path).with_suffix(".profile.npz")
-    path.write_bytes(profile.to_bytes())
-    return path
+def profile_key(parquet_key: str) -> str:
+    """The profile's key beside the reference's rows: `references/<model>/<version>-<random>.profile.npz`."""
+    return str(PurePosixPath(parquet_key).with_suffix(".profile.npz"))
 
 
-def read_profile(path: str | Path) -> ReferenceProfile:
-    return ReferenceProfile.from_bytes(Path(path).read_bytes())
+def write_profile(profile: ReferenceProfile, parquet_location: str) -> str:
+    """Store the profile beside the reference's rows (one file per reference attempt); returns its URL.
+
+    `parquet_location` is the rows' key or the URL the store recorded for them."""
+    return artifacts.write_bytes(profile_key(stored_key(parquet_location)), profile.to_bytes())
+
+
+def read_profile(location: str) -> ReferenceProfile:
+    """The profile stored at a recorded location (its URL or key), from the artifact store."""
+    return ReferenceProfile.from_bytes(read_stored(location))

@@ -6,23 +6,24 @@ a promotion, a fixed window), so whatever is computed once per reference version
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks import artifacts
+from tasks.artifact_keys import read_stored, stored_exists
 from tasks.config import ModelConfig
 from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
 from tasks.monitor.profile import ReferenceProfile
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
-from tasks.settings import artifacts_dir
 from tasks.store.schema import reference_snapshots
 
 TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
@@ -43,18 +44,20 @@ class ReferenceVersion:
 def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFrame, *, version: str,
                      model_version: int | None, start: datetime, end: datetime, performance: float | None,
                      kind: str, out_of_sample_from: datetime | None = None) -> ReferenceVersion:
-    """Write the snapshot (Parquet, a file name unique per attempt) and register it, inactive until activated.
+    """Write the snapshot (Parquet, a key unique per attempt, in the artifact store) and its profile, and register
+    them (by URL), inactive until activated.
 
     The single place a reference version comes to exist: run it inside the transaction that registers what
     the reference belongs to, so a failed registration leaves no row behind (only an unreferenced file).
     """
-    path = artifacts_dir() / "references" / config.name / f"{version}-{uuid.uuid4().hex[:12]}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    key = f"references/{config.name}/{version}-{uuid.uuid4().hex[:12]}.parquet"
     columns = [c for c in config.monitored_columns if c in data]
-    data[columns].to_parquet(path, index=False)
+    buffer = io.BytesIO()
+    data[columns].to_parquet(buffer, index=False)
+    path = artifacts.write_bytes(key, buffer.getvalue())
     profile = profile_reference(config, data[columns], start, end,
                                 performance_chunks(config, data, start, end, out_of_sample_from))
-    profile_path = write_profile(profile, path)
+    profile_path = write_profile(profile, key)
     conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == config.name,
                                                       reference_snapshots.c.version == version))
     conn.execute(sa.insert(reference_snapshots).values(
@@ -141,7 +144,7 @@ def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None =
         raise NoReferenceError(f"{config.name}: no reference snapshot yet; register the model's champion first: "
                                f"`driftflow register {config.name} --logged --reference-start … --reference-end …` "
                                "(or --file / --mlflow)")
-    data = pd.read_parquet(Path(str(row["path"])))
+    data = _read_rows(config, row)
     ts = config.source.timestamp
     if ts in data:
         data[ts] = pd.to_datetime(data[ts], utc=True)
@@ -153,10 +156,19 @@ def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None =
                      profile=profile, calibration=profile.calibration)
 
 
+def _read_rows(config: ModelConfig, row: dict[str, object]) -> pd.DataFrame:
+    """The snapshot's rows from the artifact store, or a NoReferenceError naming the record and where it looked."""
+    try:
+        return pd.read_parquet(io.BytesIO(read_stored(str(row["path"]))))
+    except (FileNotFoundError, ValueError) as exc:
+        raise NoReferenceError(f"{config.name}: reference {row['version']} (reference_snapshots.path) cannot be "
+                               f"read: {exc}") from None
+
+
 def _profile_of(engine: sa.Engine, config: ModelConfig, row: dict[str, object], data: pd.DataFrame) -> ReferenceProfile:
     """The version's stored profile; a version stored before profiles existed gets one now, stored once."""
     stored = row.get("profile_path")
-    if stored and Path(str(stored)).exists():
+    if stored and stored_exists(str(stored)):
         return read_profile(str(stored))
     start, end = reference_window(row)
     profile = profile_reference(config, data, start, end, performance_chunks(config, data, start, end))

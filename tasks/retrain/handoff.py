@@ -21,6 +21,7 @@ flow (a shared folder or bucket): the estimator is stored there under the reques
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import uuid
@@ -30,8 +31,8 @@ from typing import Any
 
 import joblib
 
+from tasks import artifacts
 from tasks.errors import TrainerError
-from tasks.settings import artifacts_dir
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 POLL_SECONDS = 2.0
@@ -42,29 +43,40 @@ def new_handoff_key(model: str) -> str:
     return f"{model}-{uuid.uuid4().hex}"
 
 
-def handoff_path(handoff: str) -> Path:
+def handoff_key(handoff: str) -> str:
+    """The artifact key a candidate is handed back under: `handoff/<handoff>.joblib`."""
     if not KEY.match(handoff):
         raise TrainerError(f"{handoff!r} is not a handoff key given by driftflow's retrain flow")
-    return artifacts_dir() / "handoff" / f"{handoff}.joblib"
+    return f"handoff/{handoff}.joblib"
 
 
-def hand_back(handoff: str, estimator: Any) -> Path:
+def hand_back(handoff: str, estimator: Any) -> str:
     """Store the fitted estimator for the retraining that passed `handoff`; call it once at the end of training.
+    Returns where it went (a URL or local path).
 
-    The file appears whole or not at all (written aside, then renamed), so driftflow never reads half a model.
+    The file appears whole or not at all, so driftflow never reads half a model: an object store writes an
+    object in one request; in a local folder it is written aside, then renamed.
     """
-    path = handoff_path(handoff)
+    key = handoff_key(handoff)
+    buffer = io.BytesIO()
+    joblib.dump(estimator, buffer)
+    if not artifacts.is_local():
+        return artifacts.write_bytes(key, buffer.getvalue())
+    path = Path(artifacts.url_for(key))
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{uuid.uuid4().hex[:8]}.partial")
-    joblib.dump(estimator, partial)
+    partial.write_bytes(buffer.getvalue())
     os.replace(partial, path)
-    return path
+    return str(path)
 
 
 def collect(handoff: str) -> Any | None:
     """The estimator handed back under `handoff`, or None if nothing was."""
-    path = handoff_path(handoff)
-    return joblib.load(path) if path.is_file() else None
+    key = handoff_key(handoff)
+    try:
+        return joblib.load(io.BytesIO(artifacts.read_bytes(key)))
+    except FileNotFoundError:
+        return None
 
 
 def training_parameters(model: str, train: tuple[datetime, datetime], holdout: tuple[datetime, datetime],

@@ -26,6 +26,7 @@ from tasks.registry.versions import champion
 from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
+from tasks.retrain.watch import watch_champion
 from tasks.schedule import latest_window_end, resolve_window
 from tasks.store.engine import open_store
 from tasks.store.windows import WindowRecord
@@ -85,6 +86,8 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
         champion_version=current_champion["version"] if current_champion else None,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None))
+    if actions:
+        watch(store, config, window.end)
     retrain_request = None
     if verdict.status == "drift" and actions:
         retrain_request = request_retraining(store, config, window, verdict)
@@ -93,6 +96,15 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
+
+
+@task(name="watch-champion", cache_policy=NO_CACHE)
+def watch(store: Engine, config: ModelConfig, window_end: datetime) -> None:
+    """A newly promoted champion is judged on its first windows in service against the one it replaced, and
+    rolled back (a recorded, evented decision) if it serves worse."""
+    outcome = watch_champion(store, config, window_end)
+    if outcome is not None:
+        get_run_logger().info("%s v%s: %s", config.name, outcome.version, outcome.decision.reason)
 
 
 @task(name="sweep-outbox", cache_policy=NO_CACHE)

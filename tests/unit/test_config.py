@@ -34,8 +34,9 @@ def test_the_shipped_model_loads_typed() -> None:
     assert config.schedule.window.delta == timedelta(days=7) and not config.schedule.window.calendar
     assert config.columns.target.label_delay == timedelta(days=2)
     assert config.drift.method_for("temp", "numeric") == "wasserstein"
-    assert config.drift.threshold_for("temp") == 1.0
-    assert config.drift.threshold_for("distance") == 0.1
+    assert config.drift.fixed_threshold_for("temp") is None  # learned from the reference
+    assert config.drift.threshold_for("distance") == config.drift.fallback_threshold == 0.1
+    assert config.performance.max_drop.resolve(0.6, None) == 0.05
     assert config.monitored_columns[:2] == ["flight_id", "scheduled_at"]
 
 

@@ -197,12 +197,11 @@ def test_arrow_and_nullable_dtypes_give_the_same_scores(config: ModelConfig, ref
     assert [c.score for c in summary.columns[:-1]] == pytest.approx([c.score for c in warm_week.columns[:-1]])
 
 
-def test_shuffled_predictions_show_a_performance_drop(config: ModelConfig, reference: Reference,
-                                                      tmp_path: Path, warm_week: DriftSummary) -> None:
-    """Predictions shuffled against their labels lose ROC AUC: even the interval's best case is beyond the
-    allowance (here 5 % of the reference: one reference week gives no spread to count in)."""
-    labelled = flights_batch(1500, seed=2)
-    labelled["delay_proba"] = np.random.default_rng(2).permutation(labelled["delay_proba"].to_numpy())
+def test_lost_skill_shows_a_performance_drop_beyond_noise(config: ModelConfig, reference: Reference,
+                                                          tmp_path: Path, warm_week: DriftSummary) -> None:
+    """Delays that follow another relationship cost the model its ROC AUC: even the interval's best case is
+    beyond the model's allowance (its fixed 0.05), while a warmer week's drop stays inside it."""
+    labelled = flights_batch(1500, seed=2, concept_shift=True)
     summary = measure(config, reference, flights_batch(1500, seed=1), tmp_path, labelled)
     perf = summary.performance
     assert perf.metric == "roc_auc" and perf.labelled_rows == 1500

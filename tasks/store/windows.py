@@ -77,6 +77,8 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
         "recorded_at": utc_naive(datetime.now(UTC)),
         "quarantined_rows": record.validation.quarantined_rows,
         "severe": record.verdict.severe,
+        "measurements": None if record.drift is None else {
+            "false_alarm_control": record.drift.false_alarm_control, "notes": record.drift.notes},
     }
 
 

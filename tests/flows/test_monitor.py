@@ -144,3 +144,16 @@ def test_with_the_defaults_input_drift_warns_and_lost_skill_is_drift(
     assert harmed["verdict"] == "drift" and harmed["severe"], harmed["reasons"]
     assert harmed["reasons"][0].startswith("severe concept drift: roc_auc"), harmed["reasons"]
     assert harmed["performance"]["allowance_source"].startswith("2sd"), harmed["performance"]
+
+
+def test_status_json_carries_the_fields_of_run_json(monitored: ModelConfig) -> None:
+    """What `status --json` reads back from the store has the shape `run --json` printed, with the same values."""
+    from tasks.monitor.status import recorded_summaries
+
+    log_week(monitored, week(1, seed=1))
+    summary = run(1, actions=False)
+    recorded = recorded_summaries(get_engine(store_url()), monitored, limit=1)[0]
+    assert recorded.keys() == summary.keys()
+    same = ("verdict", "severe", "reasons", "drifted_columns", "false_alarm_control", "row_count",
+            "quarantined_rows", "reference_version", "retrain")
+    assert {k: recorded[k] for k in same} == {k: summary[k] for k in same}

@@ -136,3 +136,16 @@ def copy_project(root: Path, monkeypatch: pytest.MonkeyPatch, **changes: Any) ->
     (root / "project" / "expectations" / suite.name).write_text(suite.read_text())
     monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(root / "project"))
     return load_model_config("flights-delay")
+
+
+def flush_prefect_workers() -> None:
+    """Send the queued logs and events, and retire the workers that send them.
+
+    Prefect keeps one events worker per process whatever the API URL, so without this the events of a test
+    would go to whichever server the worker first connected to, and later tests' events to a stopped one.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=30)
+    EventsWorker.drain_all(timeout=30)

@@ -21,6 +21,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,14 +67,29 @@ def gradient_boosting(features: pd.DataFrame, target: pd.Series, config: ModelCo
     return pipeline
 
 
+def _prefer_project(folder: str, package: str) -> None:
+    """Put the project folder first on sys.path; a same-named package loaded earlier from elsewhere (another
+    project's `trainers`, in a long-lived process) is forgotten, so this project's module is the one found."""
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+    local = Path(folder) / package
+    if not (local.is_dir() or local.with_suffix(".py").is_file()):
+        return
+    loaded = sys.modules.get(package)
+    places = [getattr(loaded, "__file__", None) or "", *getattr(loaded, "__path__", [])]
+    if loaded is not None and not any(str(p).startswith(str(local)) for p in places):
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+
+
 def load_trainer(entry_point: str | None) -> Trainer:
     """'package.module:function' to the function, imported with the project folder on sys.path."""
     if entry_point is None:
         raise TrainerError("no trainer entry point configured (retraining.trainer)")
     module_name, _, attribute = entry_point.partition(":")
-    folder = str(project_dir())
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    _prefer_project(str(project_dir()), module_name.split(".")[0])
     try:
         trainer = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.prefect_server import prefect_server
+from tests.support import flush_prefect_workers
 
 
 @pytest.fixture()
@@ -30,19 +31,6 @@ def chromium() -> str:
             pytest.fail(f"{reason} and DRIFTFLOW_REQUIRE_BROWSER=1")
         pytest.skip(reason)
     return path
-
-
-def flush_prefect_workers() -> None:
-    """Send the queued logs and events, and retire the workers that send them.
-
-    Prefect keeps one events worker per process whatever the API URL, so without this the events of a test
-    would go to whichever server the worker first connected to, and later tests' events to a stopped one.
-    """
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    APILogWorker.drain_all(timeout=30)
-    EventsWorker.drain_all(timeout=30)
 
 
 @pytest.fixture()

@@ -22,7 +22,7 @@ import yaml
 import tests.prefect_server as prefect_server_helper
 from tasks.settings import PROJECT_DIR
 from tests.prefect_server import free_port, prefect_server
-from tests.support import log_week, seed_monitored, week, window_end
+from tests.support import flush_prefect_workers, log_week, seed_monitored, week, window_end
 
 SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
 
@@ -99,8 +99,10 @@ def ops_project(tmp_path: Path, driftflow_home: Path, receiver: Receiver, server
         "notify": [{"events": ["drift", "health"], "channels": ["team-hook"]}]}))
     monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(project))
     monkeypatch.setenv("TEST_TEAM_HOOK_URL", receiver.url)
+    flush_prefect_workers()  # the events worker of an earlier test may still point at another server
     with temporary_settings({PREFECT_API_URL: server, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield project
+        flush_prefect_workers()
 
 
 def base_url(client: Any) -> str:

@@ -102,12 +102,17 @@ def test_a_user_trainer_is_imported_from_the_project_folder_and_its_signature_ch
                           "config)"]
 
 
-def test_a_training_deployment_is_not_passed_silently_without_a_prefect_api(model: Path) -> None:
+def test_a_training_deployment_is_not_passed_silently_without_a_prefect_api(
+        model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     raw = yaml.safe_load(model.read_text())
     raw["retraining"] = {"deployment": "train/load-forecast", "train_window": "28d"}
     model.write_text(yaml.safe_dump(raw))
     notes: list[str] = []
-    assert check_project(offline=False, notes=notes)[0] == []
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)  # a test server of the session may have set one
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert check_project(offline=False, notes=notes)[0] == []
     assert notes == [f"{model}: retraining.deployment 'train/load-forecast' not checked: no Prefect API configured "
                      "(PREFECT_API_URL)"]
 

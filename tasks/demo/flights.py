@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from tasks.config import ModelConfig
 from tasks.db import get_engine, utc_naive
 from tasks.errors import NoReferenceError
-from tasks.registry.model_files import load_estimator, read_model_file
+from tasks.registry.model_files import COMPRESS, load_estimator, read_model_file
 from tasks.registry.register import register_model
 from tasks.registry.versions import champion
 from tasks.retrain.trainers import Estimator, gradient_boosting, predict
@@ -97,7 +97,7 @@ def train_first_model(config: ModelConfig, warehouse: sa.Engine, path: Path) -> 
     model = gradient_boosting(labelled, labelled[config.columns.target.column], config)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    joblib.dump(model, partial)
+    joblib.dump(model, partial, compress=COMPRESS)
     partial.replace(path)
     return path
 

@@ -2,10 +2,12 @@
 
 The verdict is computed on every row (against the reference profile); the report is for people, so it is
 drawn from a time-stratified sample of at most `max_rows` rows of the window and of the reference, and says
-so at its top. Two things keep a year of weekly reports small: Evidently's JavaScript bundle (~3.5 MB,
-identical across reports) is written once under `reports/_assets/` and referenced by a relative path, and the
-report's own data (~1.5 MB of JSON) is stored gzip-compressed and unpacked by the browser
-(`DecompressionStream`, in every current browser) before the dashboard is drawn.
+so at its top. Three things keep a year of weekly reports small: what is identical across reports
+(Evidently's JavaScript bundle, ~3.5 MB, and its stylesheet with an inlined icon font, ~130 KB) is written
+once under `reports/_assets/` and referenced by a relative path; the bundle is stored gzip-compressed (~1.4 MB
+as base64); and the report's own data (~1.5 MB of JSON) is stored gzip-compressed too. The browser unpacks
+both (`DecompressionStream`, in every current browser, also for a page opened from disk) before the dashboard
+is drawn.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import pandas as pd
 DEFAULT_MAX_ROWS = 5_000
 STRATA = 20
 ASSETS = "_assets"
+_PACKED = "driftflowPackedBundle"  # the global the shared, packed bundle sets
 # Evidently inlines one bundle that ends by defining window.drawDashboard; everything else is per report.
 _DATA = re.compile(r"<script>\s*(var metric_\w+ = .*?)</script>", re.S)
 _DRAW = re.compile(r"<script>\s*(window\.drawDashboard\(.*?\);)\s*</script>", re.S)
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _BUNDLE = re.compile(r"<script>(var [A-Za-z]{2,4}=Object\.defineProperty;.*?window\.drawDashboard=\w+;\s*)</script>",
                      re.S)
 
@@ -91,32 +95,59 @@ def render_report(columns: list[ReportColumn], current: pd.DataFrame, reference:
     return page.replace("<body>", "<body>" + note, 1) if "<body>" in page else note + page
 
 
-def share_javascript(page: str, report_path: Path, reports_root: Path) -> str:
-    """Move the inlined bundle to `reports_root/_assets/<hash>.js` (once) and point the page at it."""
-    match = _BUNDLE.search(page)
-    if match is None:
-        return page
-    bundle = match.group(1)
-    name = hashlib.sha256(bundle.encode()).hexdigest()[:16] + ".js"
+def share_assets(page: str, report_path: Path, reports_root: Path) -> str:
+    """Move what every report repeats to `reports_root/_assets/` (once) and point the page at it: the bundle,
+    stored packed (gzip + base64, unpacked by the page's loader) and the stylesheet."""
+    relative = Path(*[".."] * (len(report_path.parent.relative_to(reports_root).parts))) / ASSETS
+    head = page.find("<script")  # the stylesheet comes first; a script may hold "<style>" as text
+    style = max(_STYLE.finditer(page, 0, head if head >= 0 else len(page)), key=lambda m: len(m.group(1)),
+                default=None)
+    if style is not None:
+        name = _write_asset(reports_root, style.group(1), ".css")
+        page = page[:style.start()] + f'<link rel="stylesheet" href="{(relative / name).as_posix()}">' \
+            + page[style.end():]
+    bundle = _BUNDLE.search(page)
+    if bundle is not None:
+        name = _write_asset(reports_root, f'window.{_PACKED} = "{_pack(bundle.group(1))}";\n', ".js")
+        page = page[:bundle.start()] + f'<script src="{(relative / name).as_posix()}"></script>' \
+            + page[bundle.end():]
+    return page
+
+
+def _write_asset(reports_root: Path, content: str, suffix: str) -> str:
+    """`<hash of the content><suffix>` under the assets folder, written only when it is not there yet."""
+    name = hashlib.sha256(content.encode()).hexdigest()[:16] + suffix
     asset = reports_root / ASSETS / name
     if not asset.exists():
         asset.parent.mkdir(parents=True, exist_ok=True)
-        asset.write_text(bundle)
-    relative = Path(*[".."] * (len(report_path.parent.relative_to(reports_root).parts))) / ASSETS / name
-    return page[:match.start()] + f'<script src="{relative.as_posix()}"></script>' + page[match.end():]
+        asset.write_text(content)
+    return name
+
+
+def _pack(text: str) -> str:
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
 
 
 def compress_data(page: str) -> str:
-    """Store the report's data gzip-compressed; it is unpacked, then drawn, once the bundle has loaded."""
+    """Store the report's data gzip-compressed; once the shared bundle has loaded, the page unpacks the bundle
+    (when it is stored packed), then the data, then draws."""
     data, draw = _DATA.search(page), _DRAW.search(page)
     if data is None or draw is None:
         return page
-    packed = base64.b64encode(gzip.compress(data.group(1).encode(), compresslevel=9, mtime=0)).decode()
     loader = ("<script>(async function () {\n"
-              f'  const bytes = Uint8Array.from(atob("{packed}"), function (c) {{ return c.charCodeAt(0); }});\n'
-              '  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));\n'
-              "  (0, eval)(await new Response(stream).text());\n"
+              "  async function unpack(packed) {\n"
+              "    const bytes = Uint8Array.from(atob(packed), function (c) { return c.charCodeAt(0); });\n"
+              '    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));\n'
+              "    return new Response(stream).text();\n"
+              "  }\n"
+              f"  if (window.{_PACKED}) {{ (0, eval)(await unpack(window.{_PACKED})); }}\n"
+              f'  (0, eval)(await unpack("{_pack(data.group(1))}"));\n'
               f"  {draw.group(1)}\n"
               "})();</script>")
     page = page[:draw.start()] + loader + page[draw.end():]
     return page[:data.start()] + page[data.end():]
+
+
+def compact(page: str, report_path: Path, reports_root: Path) -> str:
+    """The page as stored: shared assets referenced, data compressed."""
+    return compress_data(share_assets(page, report_path, reports_root))

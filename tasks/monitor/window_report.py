@@ -21,11 +21,10 @@ from tasks.monitor.html_report import (
     ASSETS,
     DEFAULT_MAX_ROWS,
     ReportColumn,
-    compress_data,
+    compact,
     render_report,
     sample_rows,
     seed_for,
-    share_javascript,
 )
 from tasks.monitor.profile import label
 from tasks.results import DriftSummary, Reference, WindowData
@@ -67,7 +66,7 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
         cur = cur[[c.name for c in typed]]
     page = render_report(typed, cur, base, banner)
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = compress_data(share_javascript(page, path, reports_root))
+    page = compact(page, path, reports_root)
     path.write_text(page)
     return str(path)
 

@@ -4,7 +4,8 @@ Artifact age is measured in window time against each model's newest recorded win
 or a monitor that stopped never loses the last `older_than` of its history); Prefect flow runs by when they
 ended. What always stays: every store row (verdicts, drift, versions, requests, snapshots: the audit), the
 champion's model file and reference, the reference any window inside the retention used, a configured fixed
-reference, and the most recently retired model (what a rollback returns to).
+reference, and the most recently retired model while the watch has not yet judged the champion that replaced
+it (what a rollback returns to); once the watch kept that champion, the retired model ages like any other.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Inventory:
     versions: list[dict[str, Any]]  # model_versions rows with `artifact_key`
     fixed_references: dict[str, str] = field(default_factory=dict)  # model -> configured fixed version
     flow_runs: list[dict[str, Any]] = field(default_factory=list)  # id, name, end (UTC)
+    kept: set[tuple[str, int]] = field(default_factory=set)  # (model, version) the watch judged and kept
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def plan_prune(inventory: Inventory, older_than: timedelta, now: datetime) -> Pr
             items.append(PruneItem("report", found[0], key, size, f"report of the window ending {found[1]:%Y-%m-%d}, "
                                    f"before {limits[found[0]]:%Y-%m-%d}"))
     champions = {(v["model"], v["version"]) for v in inventory.versions if v["status"] in KEEP_STATUSES}
-    rollback_targets = _rollback_targets(inventory.versions)
+    rollback_targets = _rollback_targets(inventory.versions, inventory.kept)
     for snap in inventory.snapshots:
         model, limit = snap["model"], limits.get(snap["model"])
         if limit is None or snap["active"] or (model, snap["model_version"]) in champions \
@@ -108,10 +110,14 @@ def plan_prune(inventory: Inventory, older_than: timedelta, now: datetime) -> Pr
     return PrunePlan(items)
 
 
-def _rollback_targets(versions: list[dict[str, Any]]) -> set[tuple[str, int]]:
-    """Per model, the most recently retired version: what a rollback of the champion returns to."""
+def _rollback_targets(versions: list[dict[str, Any]], kept: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Per model, the most recently retired version: what a rollback of the champion returns to, as long as the
+    watch has not kept that champion (after that, no rollback returns to it)."""
+    settled = {v["model"] for v in versions if v["status"] in KEEP_STATUSES and (v["model"], v["version"]) in kept}
     latest: dict[str, dict[str, Any]] = {}
     for v in versions:
+        if v["model"] in settled:
+            continue
         if v["status"] == "retired":
             best = latest.get(v["model"])
             if best is None or _order(v) > _order(best):

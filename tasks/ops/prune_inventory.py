@@ -11,7 +11,7 @@ from tasks import artifacts
 from tasks.config import ModelConfig
 from tasks.db import as_utc
 from tasks.ops.prune import Inventory, PrunePlan, cutoffs
-from tasks.store.schema import model_versions, monitor_runs, reference_snapshots
+from tasks.store.schema import model_events, model_versions, monitor_runs, reference_snapshots
 
 FINISHED = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 PAGE = 200
@@ -40,6 +40,8 @@ def store_inventory(store: sa.Engine, configs: list[ModelConfig], older_than: ti
                 .where(monitor_runs.c.model == model, monitor_runs.c.window_end >= limit)).scalars() if v}
         snapshots = [dict(r._mapping) for r in conn.execute(sa.select(reference_snapshots))]
         versions = [dict(r._mapping) for r in conn.execute(sa.select(model_versions))]
+        kept = {(m, int(v)) for m, v in conn.execute(sa.select(model_events.c.model, model_events.c.version)
+                                                      .where(model_events.c.event == "kept")) if v is not None}
     for snap in snapshots:
         snap["path_key"], snap["profile_key"] = _key(snap["path"]), _key(snap.get("profile_path"))
     for version in versions:
@@ -47,7 +49,7 @@ def store_inventory(store: sa.Engine, configs: list[ModelConfig], older_than: ti
     fixed = {c.name: f"fixed-{c.reference.start:%Y%m%dT%H%M}-{c.reference.end:%Y%m%dT%H%M}" for c in configs
              if c.reference.from_ == "fixed_window" and c.reference.start and c.reference.end}
     return Inventory(sizes=sizes, newest_window=newest, used_references=used, snapshots=snapshots,
-                     versions=versions, fixed_references=fixed)
+                     versions=versions, fixed_references=fixed, kept=kept)
 
 
 def artifact_sizes() -> dict[str, int]:

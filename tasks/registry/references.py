@@ -53,7 +53,7 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     key = f"references/{config.name}/{version}-{uuid.uuid4().hex[:12]}.parquet"
     columns = [c for c in config.monitored_columns if c in data]
     buffer = io.BytesIO()
-    data[columns].to_parquet(buffer, index=False)
+    data[columns].to_parquet(buffer, index=False, compression="zstd")  # ~15 % smaller than snappy
     path = artifacts.write_bytes(key, buffer.getvalue())
     profile = profile_reference(config, data[columns], start, end,
                                 performance_chunks(config, data, start, end, out_of_sample_from))

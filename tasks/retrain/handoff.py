@@ -33,6 +33,7 @@ import joblib
 
 from tasks import artifacts
 from tasks.errors import TrainerError
+from tasks.registry.model_files import COMPRESS
 
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 POLL_SECONDS = 2.0
@@ -59,7 +60,7 @@ def hand_back(handoff: str, estimator: Any) -> str:
     """
     key = handoff_key(handoff)
     buffer = io.BytesIO()
-    joblib.dump(estimator, buffer)
+    joblib.dump(estimator, buffer, compress=COMPRESS)
     if not artifacts.is_local():
         return artifacts.write_bytes(key, buffer.getvalue())
     path = Path(artifacts.url_for(key))

@@ -1,4 +1,5 @@
-"""A stored report opens in a browser: shared bundle and compressed data still draw the whole dashboard."""
+"""A stored report opens in a browser: shared stylesheet, packed shared bundle and compressed data still draw the
+whole dashboard."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.monitor.html_report import ReportColumn, compress_data, render_report, share_javascript
+from tasks.monitor.html_report import ReportColumn, compact, render_report
 from tests.e2e.browser import render, text
 
 
@@ -21,7 +22,8 @@ def test_a_compact_report_renders_its_dashboard(chromium: str, tmp_path: Path) -
     path = root / "demo" / "20240101T0000" / "drift.html"
     path.parent.mkdir(parents=True)
     page = render_report(columns, current, reference, "a sample of 600 of 600 rows")
-    path.write_text(compress_data(share_javascript(page, path, root)))
+    path.write_text(compact(page, path, root))
+    assert sorted(p.suffix for p in (root / "_assets").iterdir()) == [".css", ".js"]
     shown = text(render(chromium, path.as_uri(), "Drifted Columns", "temp"))
     assert "a sample of 600 of 600 rows" in shown
     assert "Dataset Drift" in shown and "Drifted Columns" in shown

@@ -75,6 +75,21 @@ def test_superseded_references_go_unless_active_fixed_used_or_the_rollback_targe
                                             "references/m/v2.parquet", "references/m/v3.parquet"]
 
 
+def test_once_the_watch_kept_the_champion_the_replaced_model_ages_like_any_retired_one() -> None:
+    """v4, retired at the end of September, is what a rollback of v5 returns to until the watch keeps v5;
+    from then on, out of service before the cutoff, its model file and its unused reference go."""
+    versions = [dict(v) for v in inventory().versions]
+    versions[3]["served_to"] = datetime(2013, 9, 30)
+    unjudged = inventory(versions=versions, used_references={"m": set()})
+    judged = inventory(versions=versions, used_references={"m": set()}, kept={("m", 5)})
+    assert "models/m/v4.joblib" not in targets("model", unjudged)
+    assert "references/m/v4.parquet" not in targets("reference", unjudged)
+    assert "models/m/v4.joblib" in targets("model", judged)
+    assert "references/m/v4.parquet" in targets("reference", judged)
+    assert "models/m/v5.joblib" not in targets("model", judged)  # the champion, always
+    assert targets("model", inventory(kept={("m", 4)})) == targets("model")  # a kept event of an older version
+
+
 def test_flow_runs_go_by_when_they_ended() -> None:
     assert targets("flow_run") == ["11111111-1111-1111-1111-111111111111"]
 

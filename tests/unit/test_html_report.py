@@ -1,4 +1,4 @@
-"""The window's HTML report: bounded, reproducible samples; one shared JavaScript bundle; compressed data."""
+"""The window's HTML report: bounded, reproducible samples; shared, packed assets; compressed data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tasks.monitor.html_report import (
     render_report,
     sample_rows,
     seed_for,
-    share_javascript,
+    share_assets,
 )
 
 COLUMNS = [ReportColumn("temp", True, "wasserstein", 0.1), ReportColumn("carrier", False, "jensenshannon", 0.1)]
@@ -53,15 +53,27 @@ def test_the_report_says_it_is_a_sample(page: str) -> None:
     assert "a sample of 800 of 1,000,000 rows" in page
 
 
-def test_reports_share_one_javascript_bundle_written_once(page: str, tmp_path: Path) -> None:
-    """Two reports reference the same bundle by a relative path; each is a fraction of Evidently's page."""
+def test_reports_share_one_stylesheet_and_one_packed_bundle_written_once(page: str, tmp_path: Path) -> None:
+    """Two reports reference the same stylesheet and bundle by relative paths; the bundle is stored packed
+    (gzip + base64, well under half its size) and unpacks to Evidently's own script."""
+    import base64
+    import gzip
+    import re
+
     root = tmp_path / "reports"
     one, two = root / "m" / "20240101T0000" / "drift.html", root / "m" / "20240108T0000" / "drift.html"
-    small_one, small_two = share_javascript(page, one, root), share_javascript(page, two, root)
-    [bundle] = list((root / ASSETS).iterdir())
+    small_one, small_two = share_assets(page, one, root), share_assets(page, two, root)
+    [style, bundle] = sorted((root / ASSETS).iterdir(), key=lambda p: p.suffix)
+    assert (style.suffix, bundle.suffix) == (".css", ".js")
+    assert f'<link rel="stylesheet" href="../../{ASSETS}/{style.name}">' in small_one
     assert f'<script src="../../{ASSETS}/{bundle.name}"></script>' in small_one
-    assert small_one == small_two
-    assert len(small_one) < len(page) / 2 and bundle.stat().st_size > 1_000_000
+    assert small_one == small_two and "<style>" not in small_one and "@font-face" in style.read_text()
+    assert len(small_one) < len(page) / 4
+    packed = re.fullmatch(r'window\.\w+ = "([A-Za-z0-9+/=]+)";\n', bundle.read_text())
+    assert packed is not None
+    script = gzip.decompress(base64.b64decode(packed.group(1))).decode()
+    assert "window.drawDashboard=" in script and script in page
+    assert bundle.stat().st_size < len(script) / 2
 
 
 def test_compressed_data_keeps_every_value_and_the_draw_call(page: str) -> None:
@@ -72,7 +84,7 @@ def test_compressed_data_keeps_every_value_and_the_draw_call(page: str) -> None:
 
     packed = compress_data(page)
     assert "var metric_" not in packed and "DecompressionStream" in packed
-    blob = re.search(r'atob\("([A-Za-z0-9+/=]+)"\)', packed)
+    blob = re.search(r'unpack\("([A-Za-z0-9+/=]+)"\)', packed)
     assert blob is not None
     data = gzip.decompress(base64.b64decode(blob.group(1))).decode()
     assert data.startswith("var metric_") and data in page

@@ -18,7 +18,7 @@ from flows.prune import prune
 from flows.retrain import retrain
 from tasks.config import ModelConfig, list_models, load_model_config
 from tasks.ops.config import OperationsConfig, load_operations
-from tasks.ops.setup import set_up_operations
+from tasks.ops.setup import deployed_monitors, set_up_operations
 
 PROJECT = "driftflow"  # the deployment name of the project-wide flows: health/driftflow, prune/driftflow
 Spec = tuple[Flow[Any, Any], dict[str, Any]]
@@ -58,10 +58,12 @@ def model_deployments(config: ModelConfig, *, paused: bool = False) -> list[Runn
     return [cast(RunnerDeployment, flow.to_deployment(**spec)) for flow, spec in specs]
 
 
-def all_deployments() -> list[RunnerDeployment]:
-    """Every model's deployments and the project's health and prune deployments."""
+def all_deployments(models: list[str] | None = None) -> list[RunnerDeployment]:
+    """The deployments of `models` (default: every model in the folder) and the project's health and prune
+    deployments. A name without a configuration is refused before anything is registered."""
+    configs = [load_model_config(name) for name in (models or list_models())]
     project = [cast(RunnerDeployment, flow.to_deployment(**spec)) for flow, spec in project_specs(load_operations())]
-    return [d for name in list_models() for d in model_deployments(load_model_config(name))] + project
+    return [d for config in configs for d in model_deployments(config)] + project
 
 
 def register(deployments: list[RunnerDeployment]) -> list[str]:
@@ -73,11 +75,14 @@ def register(deployments: list[RunnerDeployment]) -> list[str]:
 
 def set_up_automations(monitor_ids: dict[str, UUID]) -> dict[str, list[str]]:
     """Notification blocks and automations for the models whose monitor deployments are `monitor_ids`."""
-    configs = [load_model_config(name) for name in list_models()]
-    return set_up_operations([c for c in configs if c.name in monitor_ids], monitor_ids, list(STATE_NAMES.values()))
+    configs = [load_model_config(name) for name in sorted(monitor_ids)]
+    return set_up_operations(configs, monitor_ids, list(STATE_NAMES.values()))
 
 
 def prepare_serving(deployments: list[RunnerDeployment]) -> dict[str, list[str]]:
-    """Before `serve`: apply the deployments (for their ids) and set up the automations that watch them."""
+    """Before `serve`: apply the deployments (for their ids) and set up the automations that watch them, and
+    keep those of the configured models deployed elsewhere (another `serve -m`, a work pool)."""
     ids = {(d.flow_name, d.name): cast(UUID, d.apply()) for d in deployments}
-    return set_up_automations({name: ids[(flow, name)] for flow, name in ids if flow == monitor.name})
+    configured = set(list_models())
+    elsewhere = {name: i for name, i in deployed_monitors().items() if name in configured}
+    return set_up_automations(elsewhere | {name: ids[(flow, name)] for flow, name in ids if flow == monitor.name})

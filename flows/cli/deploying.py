@@ -39,15 +39,18 @@ def deploy(work_pool: Annotated[str, typer.Option(help="Work pool to run on (cre
 
 
 @app.command()
-def serve() -> None:
-    """Register every deployment with its schedule and its automations, and run them from this process."""
+def serve(model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Serve only this model (repeat for more); default: every model in "
+                              "deployments/models/")] = None) -> None:
+    """Register the models' deployments (and the project's health and prune) with their schedules and
+    automations, and run them from this process."""
     configure_prefect(quiet_console=False)
     from prefect import serve as prefect_serve
 
     from flows.deployments import all_deployments, prepare_serving
 
-    deployments = all_deployments()
     try:
+        deployments = all_deployments(model)
         print_automations(prepare_serving(deployments))
     except known_errors() as exc:
         fail(str(exc))

@@ -17,7 +17,8 @@ def register(
     model: Annotated[str, typer.Argument(help="Monitored model (deployments/models/<model>.yaml)")],
     reference_start: Annotated[str, typer.Option(help="Start of the reference window of the log (ISO, UTC)")],
     reference_end: Annotated[str, typer.Option(help="End of the reference window, exclusive (ISO, UTC)")],
-    logged: Annotated[bool, typer.Option("--logged", help="Monitor-only: the log's predictions are the model")] = False,
+    logged: Annotated[bool, typer.Option("--logged", help="No model file: the log's predictions are the model "
+                                         "(a retraining section still retrains it, gated against them)")] = False,
     file: Annotated[Path | None, typer.Option("--file", help="A .joblib or .skops model file")] = None,
     mlflow: Annotated[str | None, typer.Option("--mlflow", help="An MLflow model URI: models:/name@alias")] = None,
     trained_to: Annotated[str | None, typer.Option(

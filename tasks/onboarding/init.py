@@ -19,7 +19,7 @@ from tasks.errors import SourceError
 from tasks.onboarding.introspect import describe, introspect_source
 from tasks.onboarding.roles import Overrides, Roles, propose_roles
 from tasks.onboarding.scaffold import BUILT_IN_TRAINER, Scaffold, default_cron, model_yaml
-from tasks.onboarding.suite_profile import min_rows_for, profile_suite, window_counts
+from tasks.onboarding.suite_profile import holdout_rows_for, min_rows_for, profile_suite, window_counts
 from tasks.settings import expectations_dir, models_dir, warehouse_url
 from tasks.source.query import read_range
 
@@ -65,7 +65,9 @@ def init_model(model: str, *, table: str | None, sql: str | None, reference_star
         raise SourceError(f"{describe(table, sql)} has no rows with {roles.timestamp} in the reference window "
                           f"[{reference_start.isoformat()}, {reference_end.isoformat()}): name a window of the log")
     counts = window_counts(config, reference[config.source.timestamp], reference_start, reference_end)
-    scaffold = replace(scaffold, min_rows=min_rows_for(counts))
+    holdout_rows = holdout_rows_for(len(reference), reference_end - reference_start, config.retraining.holdout) \
+        if config.retraining else 200
+    scaffold = replace(scaffold, min_rows=min_rows_for(counts), min_holdout_rows=holdout_rows)
     text = model_yaml(roles, scaffold)
     config = parse_model_config(text, str(config_path))
     suite = profile_suite(config, reference, counts, reference_start, reference_end)

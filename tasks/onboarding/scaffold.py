@@ -33,6 +33,7 @@ class Scaffold:
     cron: str
     label_delay: str = "0d"
     min_rows: int = 500
+    min_holdout_rows: int = 200
     trainer: str | None = BUILT_IN_TRAINER  # None: a monitor-only model
     reference_start: datetime | None = None
     reference_end: datetime | None = None
@@ -111,7 +112,8 @@ def model_yaml(roles: Roles, s: Scaffold) -> str:
             f"  trainer: \"{s.trainer}\"   # module:function(features, target, config) -> estimator",
             f"  train_window: {train_window}",
             f"  holdout: {holdout}             # the challenger and the champion are scored on the same rows",
-            "  promote_if: {min_gain: 0.0, confidence: 0.9}",
+            f"  promote_if: {{min_gain: 0.0, confidence: 0.9, min_holdout_rows: {s.min_holdout_rows}}}"
+            "   # min_holdout_rows: half a holdout's rows in the reference",
         ]
     else:
         lines.append("# no retraining section: a monitor-only model (verdicts and events, never a retrain)")

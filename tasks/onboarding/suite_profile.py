@@ -11,7 +11,7 @@ outside them is an error); what is structurally wrong blocks.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -38,6 +38,13 @@ def window_counts(config: ModelConfig, times: pd.Series, start: datetime, end: d
 def min_rows_for(counts: list[int]) -> int:
     """policy.min_rows: half the smallest reference window (a window that small is too thin to judge)."""
     return max(1, min(500, min(counts) // 2)) if counts else 500
+
+
+def holdout_rows_for(reference_rows: int, reference_span: timedelta, holdout: timedelta) -> int:
+    """retraining.promote_if.min_holdout_rows: half the rows a holdout of this length held in the reference on
+    average (at most the default 200), so a holdout of the schedule's usual size is never too small to judge."""
+    expected = reference_rows * (holdout / reference_span) if reference_span > timedelta(0) else 0.0
+    return max(1, min(200, int(expected // 2)))
 
 
 def freshness_lag(times: pd.Series) -> str:

@@ -111,6 +111,16 @@ def test_init_writes_a_yaml_and_a_suite_that_check_accepts(project: Path) -> Non
     assert (problems, checked) == ([], 1)
 
 
+def test_init_fits_the_gate_s_minimum_holdout_to_the_holdout_s_rows(project: Path) -> None:
+    """A 7-day holdout of an hourly log holds 168 rows: the gate needs half of them, not the default 200 that
+    no holdout of this model could reach (every challenger would be refused for too few rows)."""
+    init_model("load-forecast", table="readings", sql=None, reference_start=START, reference_end=END, window="1d")
+    config = load_model_config("load-forecast")
+    assert config.retraining is not None and config.retraining.holdout.days == 7
+    assert config.retraining.promote_if.min_holdout_rows == 84
+    assert "min_holdout_rows: 84}" in (project / "deployments" / "models" / "load-forecast.yaml").read_text()
+
+
 def test_the_suite_holds_the_reference_s_own_bounds(project: Path) -> None:
     """Row counts from the reference's windows, id unique and non-null, ranges with a margin, category sets."""
     init_model("load-forecast", table="readings", sql=None, reference_start=START, reference_end=END, window="1d")

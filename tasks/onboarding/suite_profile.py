@@ -112,10 +112,12 @@ def _range(column: str, values: pd.Series) -> list[dict[str, Any]]:
         return []
     low, high = float(numbers.min()), float(numbers.max())
     margin = (high - low) * RANGE_MARGIN or abs(low) * RANGE_MARGIN or 1.0
+    floor = 0.0 if low >= 0 > low - margin else low - margin  # a column never negative stays so
     out = [_expect("expect_column_values_to_be_between",
-                   {"column": column, "min_value": _round(low - margin), "max_value": _round(high + margin),
+                   {"column": column, "min_value": _round(floor), "max_value": _round(high + margin),
                     "mostly": MOSTLY}, "warning",
-                   f"The reference ranged {low:g} to {high:g}; widened by a tenth. Replace with hard limits "
+                   f"The reference ranged {low:g} to {high:g}; widened by a tenth"
+                   f"{', not below 0' if floor == 0.0 and low - margin < 0 else ''}. Replace with hard limits "
                    "and make it critical where a value outside them is an error.")]
     if numbers.nunique() > 1:
         out.append(_expect("expect_column_unique_value_count_to_be_between", {"column": column, "min_value": 2},

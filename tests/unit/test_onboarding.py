@@ -205,3 +205,14 @@ def test_the_written_yaml_is_commented_yaml(project: Path) -> None:
     assert set(raw) == {"name", "task", "source", "columns", "schedule", "reference", "validation", "drift",
                         "performance", "policy", "retraining"}
     assert raw["retraining"]["trainer"] == "tasks.retrain.trainers:gradient_boosting"
+
+
+def test_a_range_widened_below_zero_stops_at_zero_for_a_never_negative_column() -> None:
+    """Precipitation of 0 … 5 mm is widened to 0 … 5.5, not -0.5; a column that went negative keeps its margin."""
+    from tasks.onboarding.suite_profile import _range
+
+    [rain, _] = _range("precip", pd.Series([0.0, 0.2, 5.0]))
+    assert (rain["kwargs"]["min_value"], rain["kwargs"]["max_value"]) == (0.0, 5.5)
+    assert "not below 0" in rain["meta"]["notes"]
+    [temp, _] = _range("temp", pd.Series([-3.0, 10.0]))
+    assert temp["kwargs"]["min_value"] == pytest.approx(-4.3)

@@ -21,6 +21,7 @@ from tasks.artifact_keys import read_stored, stored_exists
 from tasks.config import ModelConfig
 from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
+from tasks.monitor.html_report import sample_rows, seed_for
 from tasks.monitor.profile import ReferenceProfile
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
@@ -29,6 +30,7 @@ from tasks.store.schema import reference_snapshots
 TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
 LOG_WINDOW = "log_window"  # a registered version: a named window of the inference log
 FIXED_WINDOW = "fixed_window"  # `reference: {from: fixed_window}`
+STORED_ROWS = 50_000  # rows a snapshot keeps; the profile is built from all of them
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,18 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     """Write the snapshot (Parquet, a key unique per attempt, in the artifact store) and its profile, and register
     them (by URL), inactive until activated.
 
+    The profile (what verdicts are scored against) is built from every row; the Parquet keeps at most
+    `STORED_ROWS` of them, drawn evenly across time, for what needs rows (the report's sample, the estimate), so
+    a reference of half a year costs no more to store than one of a few weeks.
+
     The single place a reference version comes to exist: run it inside the transaction that registers what
     the reference belongs to, so a failed registration leaves no row behind (only an unreferenced file).
     """
     key = f"references/{config.name}/{version}-{uuid.uuid4().hex[:12]}.parquet"
     columns = [c for c in config.monitored_columns if c in data]
+    kept = sample_rows(data[columns], config.source.timestamp, STORED_ROWS, seed_for(config.name, version))
     buffer = io.BytesIO()
-    data[columns].to_parquet(buffer, index=False, compression="zstd")  # ~15 % smaller than snappy
+    kept.to_parquet(buffer, index=False, compression="zstd")  # ~15 % smaller than snappy
     path = artifacts.write_bytes(key, buffer.getvalue())
     profile = profile_reference(config, data[columns], start, end,
                                 performance_chunks(config, data, start, end, out_of_sample_from))

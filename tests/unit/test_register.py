@@ -231,3 +231,21 @@ def test_two_registrations_never_share_a_number_or_a_file(config: ModelConfig, l
     with store.connect() as conn:
         paths = conn.execute(sa.text("SELECT path FROM reference_snapshots ORDER BY version")).scalars().all()
     assert len(set(paths)) == 2 and all(Path(p).is_file() for p in paths)
+
+
+def test_a_long_reference_keeps_a_sample_of_its_rows_and_a_profile_of_all_of_them(
+        config: ModelConfig, log: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over `STORED_ROWS`, the Parquet keeps that many rows drawn from every week; the profile, the recorded row
+    count and the baseline still come from all 4,500."""
+    import tasks.registry.references as references
+
+    monkeypatch.setattr(references, "STORED_ROWS", 900)
+    store = open_store()
+    done = register_model(store, config, reference_start=START, reference_end=END, logged=True)
+    reference = load_reference.fn(store, config)
+    assert (done.reference_rows, len(reference.data)) == (len(log), 900)
+    weeks = ((reference.data["scheduled_at"] - START) // timedelta(days=7)).value_counts()
+    assert sorted(weeks.index) == [0, 1, 2] and weeks.min() >= 250
+    assert reference.performance == pytest.approx(score("roc_auc", log["arrived_late"], log["delay_proba"]))
+    assert reference.profile.rows == len(log)
+    assert reference.profile["distance"].rows + reference.profile["distance"].nulls == len(log)

@@ -111,6 +111,10 @@ def warehouse_down(p: Project) -> None:
     p.env["DRIFTFLOW_WAREHOUSE_URL"] = f"postgresql://monitor:secret@{CLOSED}/warehouse"
 
 
+def postgres_scheme(p: Project) -> None:
+    p.env["DRIFTFLOW_WAREHOUSE_URL"] = "postgres://monitor:secret@127.0.0.1:5432/warehouse"  # SQLAlchemy: postgresql
+
+
 def store_down(p: Project) -> None:
     p.env["DRIFTFLOW_STORE_URL"] = f"postgresql://monitor:secret@{CLOSED}/store"
 
@@ -149,6 +153,8 @@ CASES = {
     "not-registered": (not_registered, RUN, ["no reference snapshot yet", f"driftflow register {MODEL}"]),
     "warehouse-down": (warehouse_down, ("check",), ["warehouse postgresql://monitor:***@127.0.0.1:1/warehouse "
                                                     "unavailable", "DRIFTFLOW_WAREHOUSE_URL"]),
+    "postgres-scheme": (postgres_scheme, ("check",), ["DRIFTFLOW_WAREHOUSE_URL: postgres://monitor:***@",
+                                                      "no database driver for 'postgres://'", "postgresql://"]),
     "store-down": (store_down, ("status", "-m", MODEL), ["store postgresql://monitor:***@127.0.0.1:1/store "
                                                          "unavailable", "DRIFTFLOW_STORE_URL"]),
     "prefect-down": (prefect_down, RUN, [f"Prefect API at http://{CLOSED}/api does not answer", "PREFECT_API_URL"]),

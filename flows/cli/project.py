@@ -74,7 +74,7 @@ def check(offline: Annotated[bool, typer.Option(
     except known_errors() as exc:
         fail(str(exc))
     for problem in problems:
-        err.print(Text("✗ ", style="red") + Text(problem), soft_wrap=True)  # one problem, one line
+        err.print(Text("✗ ", style="red") + Text(" ".join(problem.split())), soft_wrap=True)  # one problem, one line
     for note in notes:
         console.print(Text("– ", style="yellow") + Text(note), soft_wrap=True)
     if problems:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import urllib.error
 import urllib.request
 
+from tasks.errors import OrchestratorUnavailable
 from tasks.settings import home
 
 LOCAL_SERVER = "http://127.0.0.1:4200/api"
+DEBUG = "DRIFTFLOW_DEBUG"  # set by `driftflow --debug`: tracebacks reach the terminal, not only the Prefect log
+
+
+def debugging() -> bool:
+    return os.environ.get(DEBUG, "") not in ("", "0")
 
 
 def server_healthy(api_url: str, timeout: float = 1.0) -> bool:
@@ -21,6 +29,8 @@ def server_healthy(api_url: str, timeout: float = 1.0) -> bool:
 def configure_prefect(*, quiet_console: bool = True) -> str | None:
     """Telemetry off, Prefect's home under DRIFTFLOW_HOME, and the local server used when it is up.
 
+    A quiet console also keeps the errors of flow and task runs off the terminal (the command reports the error
+    in one line; the Prefect log keeps the traceback), unless `--debug`.
     Returns the API URL runs will report to (None: a temporary in-process server).
     """
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -32,4 +42,44 @@ def configure_prefect(*, quiet_console: bool = True) -> str | None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL", "WARNING")
     if not os.environ.get("PREFECT_API_URL") and server_healthy(LOCAL_SERVER):
         os.environ["PREFECT_API_URL"] = LOCAL_SERVER
+    if quiet_console and not debugging():
+        quiet_run_failures()
     return os.environ.get("PREFECT_API_URL")
+
+
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+class RunFailureFilter(logging.Filter):
+    """Drops the error records of flow and task runs (Prefect logs each failure with its traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno >= logging.ERROR and record.name.startswith(RUN_LOGGERS))
+
+
+def quiet_run_failures() -> None:
+    """Filter Prefect's console handlers only: its API handler still sends the records to the run's log."""
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    ensure_logging_setup()
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and \
+                not any(isinstance(f, RunFailureFilter) for f in handler.filters):
+            handler.addFilter(RunFailureFilter())
+
+
+def require_api(api_url: str | None, timeout: float = 5.0) -> None:
+    """Refuse to start runs against a Prefect API that does not answer (any HTTP answer will do)."""
+    if not api_url:
+        return
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return
+    except OSError as exc:
+        reason = getattr(exc, "reason", exc)
+        raise OrchestratorUnavailable(f"the Prefect API at {api_url} does not answer ({reason}); the URL comes "
+                                      "from PREFECT_API_URL: start that server, or unset PREFECT_API_URL to run "
+                                      "on a temporary one") from None

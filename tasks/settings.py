@@ -18,6 +18,7 @@ Everything that differs between a laptop and production is read here, from envir
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -50,8 +51,31 @@ def _connection_url(variable: str) -> str | None:
     if block:
         from tasks.ops.secrets import block_url
 
-        return block_url(block, f"{variable}_BLOCK")
-    return os.environ.get(variable) or None
+        from_block = block_url(block, f"{variable}_BLOCK")
+        return from_block and openable_url(from_block, f"{variable}_BLOCK")
+    url = os.environ.get(variable)
+    return openable_url(url, variable) if url else None
+
+
+@lru_cache(maxsize=16)
+def openable_url(url: str, setting: str) -> str:
+    """`url` if SQLAlchemy can open it; a mistyped scheme (`postgres://`) or a missing driver names `setting`."""
+    import sqlalchemy as sa
+
+    from tasks.errors import ConfigError
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{setting}: not a database URL (e.g. postgresql://user:password@host:5432/db or "
+                          "sqlite:///path/to/file.db)") from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(f"{setting}: {parsed.render_as_string(hide_password=True)}: no database driver for "
+                          f"'{parsed.drivername}://' here ({exc}); PostgreSQL is postgresql://…, SQLite is "
+                          "sqlite:///path") from None
+    return url
 
 
 def embedded_store_url() -> str:

@@ -28,7 +28,7 @@ def demo(start: Annotated[str, typer.Option(help="First window end")] = "2013-02
     from flows.demo import after_promotion, replay
     from flows.demo_summary import print_summary
 
-    begin, finish = parse_time(start), parse_time(end)
+    begin, finish = parse_time(start, "--start"), parse_time(end, "--end")
     with Progress(console=err, transient=True) as progress:
         bar = progress.add_task("replaying 2013", total=None)
 

@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from flows.cli.app import JsonOption, ModelOption, app
 from flows.cli.output import console, err, fail, known_errors, parse_time, print_verdicts
-from flows.prefect_env import configure_prefect
+from flows.prefect_env import configure_prefect, require_api
 
 if TYPE_CHECKING:
     from tasks.retrain.replay_summary import ReplaySummary
@@ -30,12 +30,13 @@ def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of
         as_json: JsonOption = False,
         actions: Annotated[bool, typer.Option(help="Request retraining on drift")] = True) -> None:
     """Monitor one window."""
-    configure_prefect()
+    api_url = configure_prefect()
     from tasks.config import load_model_config
     from tasks.schedule import check_on_schedule
 
     try:
-        end = parse_time(window_end)
+        require_api(api_url)
+        end = parse_time(window_end, "--window-end")
         check_on_schedule(load_model_config(model), end)  # an off-schedule end would record an extra window
         summary = run_window(model, end, actions)
     except known_errors() as exc:
@@ -54,12 +55,13 @@ def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First 
                       "window (no worker or serve needed); prints what the policy cost and bought")] = False
              ) -> None:
     """Monitor every scheduled window whose end lies in [start, end], oldest first."""
-    configure_prefect()
+    api_url = configure_prefect()
     from tasks.config import load_model_config
     from tasks.schedule import window_ends
 
     try:
-        ends = window_ends(load_model_config(model), parse_time(start), parse_time(end))
+        require_api(api_url)
+        ends = window_ends(load_model_config(model), parse_time(start, "--start"), parse_time(end, "--end"))
         if not ends:
             fail(f"no scheduled window of {model} ends between {start} and {end}")
         with Progress(console=err, transient=True) as progress:

@@ -128,9 +128,10 @@ def report(model: Annotated[str, typer.Option("--model", "-m", help="Monitored m
     from tasks.store.schema import monitor_runs
 
     try:
+        end = utc_naive(parse_time(window_end, "--window-end"))
         with open_store().connect() as conn:
             stored = conn.execute(sa.select(monitor_runs.c.report_path).where(
-                monitor_runs.c.model == model, monitor_runs.c.window_end == utc_naive(parse_time(window_end)))).scalar()
+                monitor_runs.c.model == model, monitor_runs.c.window_end == end)).scalar()
         if not stored:
             fail(f"no report recorded for {model} at {window_end}")
         key = artifacts.key_for(stored)

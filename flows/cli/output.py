@@ -1,10 +1,12 @@
 """What the commands print: one clear line per known error, verdict tables that fit 80 columns.
 
-User and library text is printed with markup off: a value such as `[/bold]` in a message stays text.
+User and library text is printed with markup off: a value such as `[/bold]` in a message stays text. The
+traceback of an error goes to the Prefect log of the run it ended; `driftflow --debug` prints it here too.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -13,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from flows.prefect_env import debugging
+
 console = Console(markup=False, highlight=False)
 err = Console(stderr=True, markup=False, highlight=False)
 
@@ -20,20 +24,26 @@ STYLE = {"ok": "green", "warn": "yellow", "drift": "bold red", "data_invalid": "
          "insufficient_data": "dim", "error": "red"}
 
 
-def parse_time(value: str) -> datetime:
-    """ISO date or date-time; without a zone it is UTC."""
+def parse_time(value: str, option: str | None = None) -> datetime:
+    """ISO date or date-time; without a zone it is UTC. A bad value is refused naming `option`."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date or date-time (e.g. 2013-02-04T06:00)") from None
+        raise typer.BadParameter(f"{value!r} is not an ISO date or date-time (e.g. 2013-02-04T06:00)",
+                                 param_hint=option) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print `error: message` (as plain text) and end the command."""
+    """Print `error: message` (as plain text, one line however long) and end the command.
+
+    Called while handling an exception, with `--debug` its traceback is printed first.
+    """
+    if debugging() and sys.exc_info()[1] is not None:
+        err.print_exception()
     line = Text("error: ", style="red")
-    line.append(message)
-    err.print(line, highlight=False)
+    line.append(" ".join(message.split()))
+    err.print(line, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

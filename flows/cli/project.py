@@ -74,7 +74,7 @@ def check(offline: Annotated[bool, typer.Option(
     except known_errors() as exc:
         fail(str(exc))
     for problem in problems:
-        err.print(Text("✗ ", style="red") + Text(problem), soft_wrap=True)  # one problem, one line
+        err.print(Text("✗ ", style="red") + Text(" ".join(problem.split())), soft_wrap=True)  # one problem, one line
     for note in notes:
         console.print(Text("– ", style="yellow") + Text(note), soft_wrap=True)
     if problems:
@@ -119,9 +119,11 @@ def init(
     overrides = Overrides(timestamp=timestamp, id=id, prediction=prediction, target=target, task=task,
                           numeric=_names(numeric), categorical=_names(categorical), context=_names(context))
     try:
-        result = init_model(model, table=table, sql=sql, reference_start=parse_time(reference_start),
-                            reference_end=parse_time(reference_end), overrides=overrides, window=window, cron=cron,
-                            label_delay=label_delay, trainer=trainer, monitor_only=monitor_only, force=force)
+        result = init_model(model, table=table, sql=sql,
+                            reference_start=parse_time(reference_start, "--reference-start"),
+                            reference_end=parse_time(reference_end, "--reference-end"), overrides=overrides,
+                            window=window, cron=cron, label_delay=label_delay, trainer=trainer,
+                            monitor_only=monitor_only, force=force)
     except known_errors() as exc:
         fail(str(exc))
     r, roles = result, result.roles

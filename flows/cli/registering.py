@@ -33,9 +33,9 @@ def register(
 
     try:
         registration = register_model(
-            open_store(), load_model_config(model), reference_start=parse_time(reference_start),
-            reference_end=parse_time(reference_end), logged=logged, file=file, mlflow_uri=mlflow,
-            trained_to=parse_time(trained_to) if trained_to else None, force=force)
+            open_store(), load_model_config(model), reference_start=parse_time(reference_start, "--reference-start"),
+            reference_end=parse_time(reference_end, "--reference-end"), logged=logged, file=file, mlflow_uri=mlflow,
+            trained_to=parse_time(trained_to, "--trained-to") if trained_to else None, force=force)
     except known_errors() as exc:
         fail(str(exc))
     if as_json:

@@ -13,12 +13,22 @@ from tasks.settings import models_dir
 
 
 def _describe(error: ValidationError) -> str:
-    lines = []
+    """Each failing field and what is wrong with it, on one line: `a.b: message; c: message`."""
+    problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
+        message = " ".join(item["msg"].removeprefix("Value error, ").split())
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's several-line report as one line: what is wrong, and where."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return f"{error.problem or error.context or type(error).__name__}{where}"
+    return " ".join(str(error).split())
 
 
 def parse_model_config(text: str, source: str) -> ModelConfig:
@@ -26,13 +36,13 @@ def parse_model_config(text: str, source: str) -> ModelConfig:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{source}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level")
     try:
         return ModelConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: invalid configuration\n{_describe(exc)}") from None
+        raise ConfigError(f"{source}: invalid configuration: {_describe(exc)}") from None
 
 
 def config_path(model: str, directory: Path | None = None) -> Path:

@@ -67,7 +67,9 @@ def introspect_source(url: str, table: str | None = None, sql: str | None = None
             sample = pd.read_sql(query, conn)
     except sa.exc.DBAPIError as exc:
         if isinstance(exc, sa.exc.OperationalError) and not _reachable(engine):
-            raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable: {exc.orig}") from exc
+            detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise WarehouseUnavailable(f"warehouse {redacted(url)} unavailable (the URL comes from "
+                                       f"DRIFTFLOW_WAREHOUSE_URL): {detail}") from exc
         raise SourceError(f"{where} cannot be read: {' '.join(str(exc.orig).split())}") from exc
     columns = [_info(name, sample[name], declared.get(name)) for name in sample.columns]
     return SourceInfo(where, columns, sample)

@@ -28,7 +28,7 @@ import yaml
 from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from tasks.config.load import _describe
+from tasks.config.load import _describe, yaml_problem
 from tasks.config.types import Duration, Strict
 from tasks.errors import ConfigError
 from tasks.settings import project_dir
@@ -192,13 +192,13 @@ def load_operations(path: Path | None = None, models: list[str] | None = None) -
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     try:
         config = OperationsConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid operations configuration\n{_describe(exc)}") from None
+        raise ConfigError(f"{path}: invalid operations configuration: {_describe(exc)}") from None
     if models is not None:
         for i, route in enumerate(config.notify):
             unknown = sorted(set(route.models or []) - set(models))

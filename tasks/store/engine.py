@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from tasks.db import get_engine
+from tasks.db import get_engine, redacted
+from tasks.errors import StoreUnavailable
 from tasks.settings import store_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,11 +24,20 @@ def alembic_config(connection: sa.Connection) -> Config:
 
 
 def upgrade_store(url: str | None = None, revision: str = "head") -> sa.Engine:
-    """Create or upgrade the store's tables in place (Alembic), once per process and URL."""
+    """Create or upgrade the store's tables in place (Alembic), once per process and URL.
+
+    A store that cannot be connected to raises StoreUnavailable, naming the URL and its setting.
+    """
     url = url or store_url()
     engine = get_engine(url)
     if f"{url}@{revision}" not in _upgraded:
-        with engine.begin() as connection:
+        try:
+            connection = engine.connect()
+        except sa.exc.DBAPIError as exc:
+            detail = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise StoreUnavailable(f"store {redacted(url)} unavailable (the URL comes from DRIFTFLOW_STORE_URL): "
+                                   f"{detail}") from exc
+        with connection, connection.begin():
             command.upgrade(alembic_config(connection), revision)
         _upgraded.add(f"{url}@{revision}")
     return engine

@@ -61,7 +61,8 @@ def test_each_problem_names_its_field(changes: dict[str, object], field: str, wo
     """The message names the file, the field path and what is wrong with it."""
     message = error_of(variant(**changes))
     assert message.startswith("models/x.yaml: invalid configuration")
-    assert f"  {field}: " in message
+    assert f": {field}: " in message or f"; {field}: " in message
+    assert "\n" not in message
     assert words in message
 
 

@@ -30,7 +30,7 @@ from tasks.store.schema import reference_snapshots
 TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
 LOG_WINDOW = "log_window"  # a registered version: a named window of the inference log
 FIXED_WINDOW = "fixed_window"  # `reference: {from: fixed_window}`
-STORED_ROWS = 50_000  # rows a snapshot keeps; the profile is built from all of them
+STORED_ROWS = 20_000  # rows a snapshot keeps (4x the report's default sample); the profile is built from all
 
 
 @dataclass(frozen=True)
@@ -50,15 +50,17 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     them (by URL), inactive until activated.
 
     The profile (what verdicts are scored against) is built from every row; the Parquet keeps at most
-    `STORED_ROWS` of them, drawn evenly across time, for what needs rows (the report's sample, the estimate), so
-    a reference of half a year costs no more to store than one of a few weeks.
+    `STORED_ROWS` of them (or the report's `drift.report_rows`, if more), drawn evenly across time, for what
+    needs rows (the report's sample, the performance estimate's calibration), so a reference of half a year
+    costs no more to store than one of a few weeks.
 
     The single place a reference version comes to exist: run it inside the transaction that registers what
     the reference belongs to, so a failed registration leaves no row behind (only an unreferenced file).
     """
     key = f"references/{config.name}/{version}-{uuid.uuid4().hex[:12]}.parquet"
     columns = [c for c in config.monitored_columns if c in data]
-    kept = sample_rows(data[columns], config.source.timestamp, STORED_ROWS, seed_for(config.name, version))
+    kept = sample_rows(data[columns], config.source.timestamp, max(STORED_ROWS, config.drift.report_rows),
+                       seed_for(config.name, version))
     buffer = io.BytesIO()
     kept.to_parquet(buffer, index=False, compression="zstd")  # ~15 % smaller than snappy
     path = artifacts.write_bytes(key, buffer.getvalue())

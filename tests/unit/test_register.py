@@ -235,11 +235,12 @@ def test_two_registrations_never_share_a_number_or_a_file(config: ModelConfig, l
 
 def test_a_long_reference_keeps_a_sample_of_its_rows_and_a_profile_of_all_of_them(
         config: ModelConfig, log: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over `STORED_ROWS`, the Parquet keeps that many rows drawn from every week; the profile, the recorded row
-    count and the baseline still come from all 4,500."""
+    """Over `STORED_ROWS` (and the report's sample), the Parquet keeps that many rows drawn from every week; the
+    profile, the recorded row count and the baseline still come from all 4,500."""
     import tasks.registry.references as references
 
     monkeypatch.setattr(references, "STORED_ROWS", 900)
+    config = config.model_copy(update={"drift": config.drift.model_copy(update={"report_rows": 300})})
     store = open_store()
     done = register_model(store, config, reference_start=START, reference_end=END, logged=True)
     reference = load_reference.fn(store, config)

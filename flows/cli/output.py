@@ -54,18 +54,25 @@ def known_errors() -> tuple[type[Exception], ...]:
 
 
 def print_verdicts(summaries: list[dict[str, Any]]) -> None:
-    table = Table(show_lines=False)
-    for header in ("window end", "verdict", "rows", "drifted columns", "performance", "first reason"):
-        table.add_column(header, overflow="fold")
+    """One line per window at any terminal width: the reason ends in an ellipsis where it does not fit (`--json`
+    and the report have it whole; it names the drifted columns)."""
+    metric = next((s["performance"]["metric"] for s in summaries if (s.get("performance") or {}).get("metric")), "")
+    rows = []
     for s in summaries:
         perf = s.get("performance") or {}
-        value = perf.get("value")
-        perf_text = f"{perf['metric']} {value:.3f} (ref {perf['reference']:.3f})" if value is not None and \
-            perf.get("reference") is not None else "–"
-        drifted = ", ".join(f"{c['column']} {c['score']:.2f}" for c in s["drifted_columns"]) or "–"
-        verdict = s["verdict"]
-        table.add_row(s["window_end"][:16], Text(verdict, style=STYLE.get(verdict, "")), str(s["row_count"]),
-                      drifted, perf_text, Text((s["reasons"] or [""])[0]))
+        value, reference = perf.get("value"), perf.get("reference")
+        perf_text = f"{value:.3f} ({reference:.3f})" if value is not None and reference is not None else "–"
+        rows.append((s["window_end"][:16], s["verdict"], f"{s['row_count']:,}", perf_text, (s["reasons"] or [""])[0]))
+    headers = ("window end", "verdict", "rows", f"{metric} (ref)".strip())
+    widths = [max(len(header), *(len(r[i]) for r in rows)) for i, header in enumerate(headers)]
+    room = max(12, console.width - sum(widths) - 3 * (len(headers) + 1) - 1)  # what the borders leave
+    table = Table(show_lines=False, caption="whole reasons: --json", caption_justify="left")
+    for header, width in zip(headers, widths, strict=True):
+        table.add_column(header, no_wrap=True, width=width, justify="right" if header == "rows" else "left")
+    table.add_column("first reason", no_wrap=True, max_width=room)
+    for end, verdict, count, perf_text, reason in rows:
+        short = reason if len(reason) <= room else reason[:room - 1] + "…"
+        table.add_row(end, Text(verdict, style=STYLE.get(verdict, "")), count, perf_text, Text(short))
     console.print(table)
     counts: dict[str, int] = {}
     for s in summaries:

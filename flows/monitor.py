@@ -16,6 +16,7 @@ from tasks.errors import DriftflowError
 from tasks.monitor.decide import decide_verdict
 from tasks.monitor.drift import measure_drift
 from tasks.monitor.extract import extract_window
+from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
 from tasks.monitor.validate import validate_window
@@ -71,6 +72,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         redeliver(store, model)
     reference = load_reference(store, config, at=window.end)
     data = extract_window(config, window)
+    measured = data_fingerprint(config, data.current), labels_fingerprint(config, data.labelled)
     validated = validate_window(config, data.current, window.end)
     validation, data = validated.summary, replace(data, current=validated.kept)
     drift = None
@@ -81,18 +83,22 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
                              history=history)
     current_champion = champion(store, model)
-    record_window(store, WindowRecord(
+    recorded = record_window(store, WindowRecord(
         model=model, window=window, verdict=verdict, validation=validation, drift=drift,
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
         champion_version=current_champion["version"] if current_champion else None,
-        flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None))
+        flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
+        data_fingerprint=measured[0], labels_fingerprint=measured[1]))
+    if recorded.changes:
+        get_run_logger().warning("%s %s: revision %s (%s) changed %s", model, window.end.isoformat(),
+                                 recorded.revision, recorded.cause, ", ".join(recorded.changes))
     if actions:
         watch(store, config, window.end)
     retrain_request = None
     if verdict.status == "drift" and actions:
         retrain_request = request_retraining(store, config, window, verdict)
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
-                             reference.version, retrain_request, validation.quarantined_rows)
+                             reference.version, retrain_request, validation.quarantined_rows, recorded.revision)
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.config import ModelConfig
 from tasks.schedule import previous_ticks
 from tasks.store import windows as store
-from tasks.store.windows import WindowRecord
+from tasks.store.windows import Recorded, WindowRecord
 
 
 @task(name="read-history", cache_policy=NO_CACHE)
@@ -23,6 +23,7 @@ def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -
 
 
 @task(name="record-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
-def record_window(engine: sa.Engine, record: WindowRecord) -> None:
-    """Write the window's verdict, drift, validation and performance; a rerun replaces them."""
-    store.record_window(engine, record)
+def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
+    """Write the window's verdict, drift, validation and performance; a rerun replaces them, and a rerun that
+    changed something is a new, audited revision."""
+    return store.record_window(engine, record)

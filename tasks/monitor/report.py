@@ -17,7 +17,8 @@ from tasks.settings import reports_url
 
 def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift: DriftSummary | None,
                    row_count: int, labelled_rows: int, reference_version: str | None,
-                   retrain_request: dict[str, Any] | None = None, quarantined_rows: int = 0) -> dict[str, Any]:
+                   retrain_request: dict[str, Any] | None = None, quarantined_rows: int = 0,
+                   revision: int = 1) -> dict[str, Any]:
     """The JSON-ready summary of one window (what `--json` prints, and what the flow returns)."""
     perf = drift.performance if drift else None
     return {
@@ -41,6 +42,7 @@ def window_summary(config: ModelConfig, window: Window, verdict: Verdict, drift:
         "labelled_rows": labelled_rows,
         "quarantined_rows": quarantined_rows,
         "reference_version": reference_version,
+        "revision": revision,
         "report": drift.report_path if drift else None,
         "retrain": None if retrain_request is None else {
             "status": retrain_request.get("status"), "decision": retrain_request.get("decision"),

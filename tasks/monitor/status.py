@@ -51,6 +51,7 @@ def recorded_summaries(engine: sa.Engine, config: ModelConfig, limit: int = 20) 
             "labelled_rows": run["labelled_rows"],
             "quarantined_rows": run["quarantined_rows"],
             "reference_version": run["reference_version"],
+            "revision": run["revision"],
             "report": run["report_path"],
             "retrain": requests.get(run["window_end"]),
         })

@@ -10,7 +10,18 @@ import sqlalchemy as sa
 
 from tasks.db import as_utc, utc_naive
 from tasks.results import DriftSummary, ValidationSummary, Verdict, Window
-from tasks.store.schema import WINDOW_TABLES, column_drift, monitor_runs, performance, validation_results
+from tasks.store.schema import (
+    WINDOW_TABLES,
+    column_drift,
+    monitor_runs,
+    performance,
+    validation_results,
+    verdict_audit,
+)
+
+# What a rerun compares with the record it replaces; any difference is a new revision with an audit row.
+AUDITED = ("status", "reasons", "reference_version", "row_count", "labelled_rows", "data_fingerprint",
+           "labels_fingerprint")
 
 
 @dataclass(frozen=True)
@@ -27,16 +38,43 @@ class WindowRecord:
     reference_version: str | None
     champion_version: int | None
     flow_run_id: str | None
+    data_fingerprint: str | None = None
+    labels_fingerprint: str | None = None
 
 
-def record_window(engine: sa.Engine, record: WindowRecord) -> None:
-    """Write one window's records, replacing any earlier run of the same window (rerun = overwrite)."""
+@dataclass(frozen=True)
+class Recorded:
+    """What recording did: the window's revision, and what changed against the record it replaced (field ->
+    [old, new]; empty for a first record or an unchanged rerun)."""
+
+    revision: int
+    changes: dict[str, list[Any]]
+    cause: str | None = None
+
+
+def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
+    """Write one window's records, replacing any earlier run of the same window. History never changes
+    silently: a rerun whose verdict, reference or measured data differ is a new revision of the window, with a
+    `verdict_audit` row saying what changed and why (`relabel`: only the labels did; `rerun`: anything else);
+    an unchanged rerun keeps its revision."""
     key = {"model": record.model, "window_end": utc_naive(record.window.end)}
     with engine.begin() as conn:
+        old = conn.execute(sa.select(monitor_runs).where(monitor_runs.c.model == key["model"],
+                                                         monitor_runs.c.window_end == key["window_end"])
+                           ).mappings().first()
         for table in (*WINDOW_TABLES, monitor_runs):
             conn.execute(sa.delete(table).where(table.c.model == key["model"],
                                                 table.c.window_end == key["window_end"]))
-        conn.execute(sa.insert(monitor_runs).values(**key, **_run_row(record)))
+        row = _run_row(record)
+        done = _revision(dict(old) if old else None, row)
+        first = (old["first_recorded_at"] or old["recorded_at"]) if old else row["recorded_at"]
+        conn.execute(sa.insert(monitor_runs).values(**key, **row, revision=done.revision, first_recorded_at=first))
+        if done.changes and old is not None:
+            conn.execute(sa.insert(verdict_audit).values(
+                **key, changed_at=row["recorded_at"], cause=done.cause, old_status=old["status"],
+                new_status=row["status"], old_reasons=old["reasons"], new_reasons=row["reasons"],
+                old_reference_version=old["reference_version"], new_reference_version=row["reference_version"],
+                changes=done.changes))
         if record.validation.outcomes:
             conn.execute(sa.insert(validation_results), [
                 {**key, "expectation": o.expectation, "column_name": o.column, "severity": o.severity,
@@ -55,6 +93,21 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> None:
                 drop_vs_reference=perf.drop, labelled_rows=perf.labelled_rows, ci_low=perf.ci_low,
                 ci_high=perf.ci_high, allowance=perf.allowance, allowance_source=perf.allowance_source,
                 estimated_value=perf.estimated_value, estimated_method=perf.estimated_method))
+    return done
+
+
+def _revision(old: dict[str, Any] | None, new: dict[str, Any]) -> Recorded:
+    """The new row's revision and what changed. A fingerprint the old record lacks (recorded before they were
+    kept) is unknown, not changed."""
+    if old is None:
+        return Recorded(1, {})
+    changes = {field: [old[field], new[field]] for field in AUDITED
+               if old[field] != new[field] and not (field.endswith("fingerprint") and old[field] is None)}
+    if not changes:
+        return Recorded(int(old["revision"] or 1), {})
+    labels_only = set(changes) - {"labels_fingerprint", "labelled_rows", "status", "reasons"} == set() \
+        and "labels_fingerprint" in changes
+    return Recorded(int(old["revision"] or 1) + 1, changes, "relabel" if labels_only else "rerun")
 
 
 def _run_row(record: WindowRecord) -> dict[str, Any]:
@@ -74,6 +127,8 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
         "champion_version": record.champion_version,
         "report_path": record.drift.report_path if record.drift else None,
         "flow_run_id": record.flow_run_id,
+        "data_fingerprint": record.data_fingerprint,
+        "labels_fingerprint": record.labels_fingerprint,
         "recorded_at": utc_naive(datetime.now(UTC)),
         "quarantined_rows": record.validation.quarantined_rows,
         "severe": record.verdict.severe,
@@ -127,3 +182,19 @@ def count_window_rows(engine: sa.Engine, model: str, window_end: datetime) -> di
             counts[table.name] = conn.execute(sa.select(sa.func.count()).select_from(table).where(
                 table.c.model == model, table.c.window_end == utc_naive(window_end))).scalar_one()
     return counts
+
+
+def audit_rows(engine: sa.Engine, model: str, after_id: int = 0) -> list[dict[str, Any]]:
+    """The model's audited verdict changes (oldest first), those with an id above `after_id`."""
+    query = sa.select(verdict_audit).where(verdict_audit.c.model == model, verdict_audit.c.id > after_id) \
+        .order_by(verdict_audit.c.id)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        row["window_end"], row["changed_at"] = as_utc(row["window_end"]), as_utc(row["changed_at"])
+    return rows
+
+
+def last_audit_id(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(verdict_audit.c.id), 0))).scalar_one())

@@ -1,0 +1,35 @@
+"""Fingerprints of what a window measured: its rows, and its matured labels.
+
+A rerun compares them with the recorded ones, so a changed verdict is explained (the labels arrived late, the
+rows were corrected) and an unchanged window is not rewritten. Row order does not matter: the hash of each row
+is sorted before the whole is hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from tasks.config import ModelConfig
+
+
+def fingerprint(frame: pd.DataFrame, columns: list[str]) -> str:
+    """A short, order-independent digest of `columns` of `frame` (those it has)."""
+    present = [c for c in columns if c in frame]
+    rows = pd.util.hash_pandas_object(frame[present], index=False).to_numpy() if present and len(frame) \
+        else np.array([], dtype="uint64")
+    digest = hashlib.sha256(",".join(present).encode())
+    digest.update(np.sort(rows).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def data_fingerprint(config: ModelConfig, current: pd.DataFrame) -> str:
+    """The window's rows as read, every monitored column but the target."""
+    return fingerprint(current, [c for c in config.monitored_columns if c != config.columns.target.column])
+
+
+def labels_fingerprint(config: ModelConfig, labelled: pd.DataFrame) -> str:
+    """The matured labels the window's performance was measured on, by id."""
+    return fingerprint(labelled, [config.source.id, config.columns.target.column])

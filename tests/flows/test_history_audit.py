@@ -1,0 +1,94 @@
+"""History does not rewrite itself: a rerun of an unchanged window keeps its record; late labels or corrected
+rows make a new, audited revision; `driftflow relabel` reruns recorded windows and prints what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.monitor import monitor
+from tasks.config import ModelConfig
+from tasks.db import get_engine
+from tasks.settings import store_url, warehouse_url
+from tasks.store.schema import monitor_runs
+from tasks.store.windows import audit_rows
+from tests.flows.conftest import log_week, week, window_end
+
+MODEL = "flights-delay"
+
+
+def run(n: int) -> dict[str, Any]:
+    return dict(monitor(model=MODEL, window_end=window_end(n), actions=False))
+
+
+def recorded(n: int) -> dict[str, Any]:
+    with get_engine(store_url()).connect() as conn:
+        return dict(conn.execute(sa.select(monitor_runs).where(
+            monitor_runs.c.model == MODEL, monitor_runs.c.window_end == window_end(n).replace(tzinfo=None))
+        ).mappings().one())
+
+
+def set_column(frame: pd.DataFrame, column: str, values: pd.Series) -> None:
+    """Change one column of logged rows in the warehouse, as a late label feed or a correction would."""
+    with get_engine(warehouse_url()).begin() as conn:
+        conn.execute(sa.text(f"UPDATE flight_predictions SET {column} = :value WHERE flight_id = :id"),
+                     [{"value": None if pd.isna(v) else float(v), "id": int(i)}
+                      for i, v in zip(frame["flight_id"], values, strict=True)])
+
+
+def test_a_rerun_of_an_unchanged_window_keeps_its_record_and_revision(monitored: ModelConfig) -> None:
+    log_week(monitored, week(1, seed=1))
+    first = run(1)
+    before = recorded(1)
+    again = run(1)
+    after = recorded(1)
+    assert (again["verdict"], again["reasons"], again["reference_version"]) == \
+        (first["verdict"], first["reasons"], first["reference_version"])
+    assert (first["revision"], again["revision"], after["revision"]) == (1, 1, 1)
+    assert after["first_recorded_at"] == before["first_recorded_at"]
+    assert after["data_fingerprint"] == before["data_fingerprint"] is not None
+    assert audit_rows(get_engine(store_url()), MODEL) == []
+
+
+def test_labels_that_arrive_late_change_the_verdict_with_an_audit(monitored: ModelConfig) -> None:
+    """Logged without labels, the window measures inputs only. The labels arrive (a concept shift: the model is
+    now wrong); `relabel` reruns the window: revision 2, the harm recorded as a breach, the audit saying why."""
+    harmed = week(1, seed=3, concept_shift=True)
+    log_week(monitored, harmed.assign(arrived_late=None))
+    first = run(1)
+    assert first["labelled_rows"] == 0 and not recorded(1)["breach"], first["reasons"]
+
+    set_column(harmed, "arrived_late", harmed["arrived_late"])
+    result = CliRunner().invoke(app, ["relabel", "-m", MODEL, "--since", window_end(0).isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "1 recorded windows rerun, 1 changed" in result.output
+
+    now = recorded(1)
+    assert now["revision"] == 2 and now["breach"] and now["labelled_rows"] > 0
+    [change] = audit_rows(get_engine(store_url()), MODEL)
+    assert (change["cause"], change["old_status"], change["new_status"]) == \
+        ("relabel", first["verdict"], now["status"])
+    assert {"labels_fingerprint", "labelled_rows", "reasons"} <= set(change["changes"])
+    assert "data_fingerprint" not in change["changes"]
+    assert change["changes"]["labelled_rows"] == [0, now["labelled_rows"]]
+    assert any("roc_auc" in reason for reason in change["new_reasons"])
+
+    shown = CliRunner().invoke(app, ["audit", "-m", MODEL])
+    assert shown.exit_code == 0 and "relabel" in shown.output
+    assert f"{first['verdict']} → {now['status']}" in shown.output
+
+
+def test_corrected_rows_are_a_rerun_with_their_own_audit(monitored: ModelConfig) -> None:
+    """A feature rewritten upstream changes what the window measured: a new revision whose cause is `rerun`."""
+    logged = week(1, seed=1)
+    log_week(monitored, logged)
+    run(1)
+    set_column(logged, "distance", logged["distance"] + 800.0)
+    run(1)
+    [change] = audit_rows(get_engine(store_url()), MODEL)
+    assert change["cause"] == "rerun" and "data_fingerprint" in change["changes"]
+    assert recorded(1)["revision"] == 2

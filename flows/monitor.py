@@ -28,9 +28,9 @@ from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.retrain.watch import watch_champion
-from tasks.schedule import latest_window_end, resolve_window
+from tasks.schedule import latest_window_end, next_tick, resolve_window
 from tasks.store.engine import open_store
-from tasks.store.windows import WindowRecord
+from tasks.store.windows import WindowRecord, recorded_ends
 
 STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
                "insufficient_data": "InsufficientData"}
@@ -63,8 +63,9 @@ def worth_measuring(config: ModelConfig, data: WindowData, validation: Validatio
 
 @flow(name="monitor", flow_run_name=run_name, log_prints=True)
 def monitor(model: str, window_end: datetime | None = None, actions: bool = True,
-            full_report: bool = False) -> Any:
-    """Measure one window of a monitored model and record an explained verdict."""
+            full_report: bool = False, cause: str | None = None) -> Any:
+    """Measure one window of a monitored model and record an explained verdict. A window recorded for the first
+    time behind later ones (a filled hole) has the later windows whose persistence counts it decided again."""
     config = load_config(model)
     window = resolve_window(config, window_end or scheduled_window_end(config))
     store = open_store()
@@ -88,10 +89,12 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
         champion_version=current_champion["version"] if current_champion else None,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
-        data_fingerprint=measured[0], labels_fingerprint=measured[1]))
+        data_fingerprint=measured[0], labels_fingerprint=measured[1], cause=cause))
     if recorded.changes:
         get_run_logger().warning("%s %s: revision %s (%s) changed %s", model, window.end.isoformat(),
                                  recorded.revision, recorded.cause, ", ".join(recorded.changes))
+    if recorded.first:
+        redecide_later(store, config, window.end, actions)
     if actions:
         watch(store, config, window.end)
     retrain_request = None
@@ -102,6 +105,16 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     publish_report(config, summary, drift)
     announce_window(summary)
     return Completed(name=STATE_NAMES[verdict.status], message="; ".join(verdict.reasons)[:500], data=summary)
+
+
+def redecide_later(store: Engine, config: ModelConfig, window_end: datetime, actions: bool) -> None:
+    """The recorded windows whose persistence rule counts this one (the next `of_last - 1` ticks) are run again,
+    oldest first; a verdict that changes is audited with the cause `refill`."""
+    later = [window_end]
+    for _ in range(config.policy.persistence.of_last - 1):
+        later.append(next_tick(config, later[-1]))
+    for end in recorded_ends(store, config.name, later[1:]):
+        monitor(model=config.name, window_end=end, actions=actions, cause="refill")
 
 
 @task(name="watch-champion", cache_policy=NO_CACHE)

@@ -40,6 +40,7 @@ class WindowRecord:
     flow_run_id: str | None
     data_fingerprint: str | None = None
     labels_fingerprint: str | None = None
+    cause: str | None = None  # why this window is rerun, when the caller knows better (`refill`)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Recorded:
     revision: int
     changes: dict[str, list[Any]]
     cause: str | None = None
+    first: bool = False  # the window had no record before (a scheduled run, or a filled hole)
 
 
 def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
@@ -66,7 +68,7 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
             conn.execute(sa.delete(table).where(table.c.model == key["model"],
                                                 table.c.window_end == key["window_end"]))
         row = _run_row(record)
-        done = _revision(dict(old) if old else None, row)
+        done = _revision(dict(old) if old else None, row, record.cause)
         first = (old["first_recorded_at"] or old["recorded_at"]) if old else row["recorded_at"]
         conn.execute(sa.insert(monitor_runs).values(**key, **row, revision=done.revision, first_recorded_at=first))
         if done.changes and old is not None:
@@ -96,18 +98,18 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
     return done
 
 
-def _revision(old: dict[str, Any] | None, new: dict[str, Any]) -> Recorded:
+def _revision(old: dict[str, Any] | None, new: dict[str, Any], cause: str | None) -> Recorded:
     """The new row's revision and what changed. A fingerprint the old record lacks (recorded before they were
     kept) is unknown, not changed."""
     if old is None:
-        return Recorded(1, {})
+        return Recorded(1, {}, first=True)
     changes = {field: [old[field], new[field]] for field in AUDITED
                if old[field] != new[field] and not (field.endswith("fingerprint") and old[field] is None)}
     if not changes:
         return Recorded(int(old["revision"] or 1), {})
     labels_only = set(changes) - {"labels_fingerprint", "labelled_rows", "status", "reasons"} == set() \
         and "labels_fingerprint" in changes
-    return Recorded(int(old["revision"] or 1) + 1, changes, "relabel" if labels_only else "rerun")
+    return Recorded(int(old["revision"] or 1) + 1, changes, cause or ("relabel" if labels_only else "rerun"))
 
 
 def _run_row(record: WindowRecord) -> dict[str, Any]:
@@ -193,6 +195,15 @@ def audit_rows(engine: sa.Engine, model: str, after_id: int = 0) -> list[dict[st
     for row in rows:
         row["window_end"], row["changed_at"] = as_utc(row["window_end"]), as_utc(row["changed_at"])
     return rows
+
+
+def recorded_ends(engine: sa.Engine, model: str, window_ends: list[datetime]) -> list[datetime]:
+    """Those of `window_ends` the model has a record of, oldest first (UTC)."""
+    keys = [utc_naive(end) for end in window_ends]
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(monitor_runs.c.window_end).where(
+            monitor_runs.c.model == model, monitor_runs.c.window_end.in_(keys))).scalars().all()
+    return sorted(as_utc(end) for end in found)
 
 
 def last_audit_id(engine: sa.Engine) -> int:

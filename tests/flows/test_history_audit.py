@@ -92,3 +92,23 @@ def test_corrected_rows_are_a_rerun_with_their_own_audit(monitored: ModelConfig)
     [change] = audit_rows(get_engine(store_url()), MODEL)
     assert change["cause"] == "rerun" and "data_fingerprint" in change["changes"]
     assert recorded(1)["revision"] == 2
+
+
+SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
+
+
+def test_filling_a_hole_decides_the_later_window_again(monitored: ModelConfig) -> None:
+    """Week 3 breaches after a quiet week 1 and a hole at week 2: 1 of the last 3 windows, a warning. The hole is
+    filled by a week that breaches too: week 3 is decided again, now 2 of 3, `drift`, audited as `refill`."""
+    log_week(monitored, week(1, seed=1))
+    log_week(monitored, week(3, seed=13, shifts=SEASON_SHIFT))
+    run(1)
+    assert run(3)["verdict"] == "warn"
+    log_week(monitored, week(2, seed=12, shifts=SEASON_SHIFT))
+    assert run(2)["verdict"] == "warn"  # week 1 quiet, week 2 the first breach
+    later = recorded(3)
+    assert (later["status"], later["revision"]) == ("drift", 2)
+    [change] = audit_rows(get_engine(store_url()), MODEL)
+    assert (change["window_end"], change["cause"]) == (window_end(3), "refill")
+    assert (change["old_status"], change["new_status"]) == ("warn", "drift")
+    assert "data_fingerprint" not in change["changes"] and "status" in change["changes"]

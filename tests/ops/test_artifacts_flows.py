@@ -84,7 +84,7 @@ def test_monitor_and_retrain_keep_every_artifact_in_the_bucket(on_s3: ModelConfi
         key = f"reports/flights-delay/{window_end(n):%Y%m%dT%H%M}/drift.html"
         assert summary["report"] == f"{s3_artifacts}/{key}" and key in keys
     page = artifacts.read_bytes(f"reports/flights-delay/{window_end(3):%Y%m%dT%H%M}/drift.html").decode()
-    [style, bundle] = sorted((k for k in keys if k.startswith("reports/_assets/")), key=lambda k: k[-3:])
+    [style, bundle] = sorted((k for k in keys if k.startswith("reports/_assets/")), key=lambda k: k.endswith(".js"))
     assert f'<script src="../../_assets/{bundle.rsplit("/", 1)[1]}"></script>' in page
     assert f'<link rel="stylesheet" href="../../_assets/{style.rsplit("/", 1)[1]}">' in page
     assert max(a.size for a in artifacts.list_artifacts("reports/_assets")) > 1_000_000  # the bundle, stored once

@@ -75,14 +75,22 @@ def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First 
             summaries, replay = backfill_windows(model, ends, actions, done)
     except known_errors() as exc:
         fail(str(exc))
+    failed = [s for s in summaries if "failed" in s]
     if as_json:
         if replay is not None:
             print(json.dumps({"replay": replay.as_dict()}))
-        return
-    print_verdicts(summaries)
-    if replay is not None:
-        for line in replay.lines():
-            console.print(line, markup=False, highlight=False)
+    else:
+        if len(failed) < len(summaries):
+            print_verdicts([s for s in summaries if "failed" not in s])
+        if replay is not None:
+            for line in replay.lines():
+                console.print(line, markup=False, highlight=False)
+    if failed:
+        for summary in failed:
+            err.print(f"not measured: {summary['window_end'][:16]}: {' '.join(summary['failed'].split())}",
+                      markup=False, highlight=False, soft_wrap=True)
+        fail(f"{len(failed)} of {len(summaries)} windows of {model} could not be measured (listed above); "
+             "the others are recorded")
 
 
 def backfill_windows(model: str, ends: list[datetime], actions: bool, done: Callable[[dict[str, Any]], None]
@@ -94,9 +102,29 @@ def backfill_windows(model: str, ends: list[datetime], actions: bool, done: Call
         return replay_history(model, ends, done)
     summaries = []
     for window_end in ends:
-        summaries.append(run_window(model, window_end, False))
+        try:
+            summaries.append(run_window(model, window_end, False))
+        except fatal_errors():
+            raise
+        except Exception as exc:  # this window could not be measured; the next one may be
+            summaries.append({"model": model, "window_end": window_end.isoformat(),
+                              "failed": f"{type(exc).__name__}: {exc}"})
         done(summaries[-1])
     return summaries, None
+
+
+def fatal_errors() -> tuple[type[Exception], ...]:
+    """What fails every window alike (a broken configuration; the warehouse, store, artifacts or Prefect out of
+    reach) ends a backfill at once; anything else is noted for its window, and the backfill goes on."""
+    from tasks.errors import (
+        ArtifactsUnavailable,
+        ConfigError,
+        OrchestratorUnavailable,
+        StoreUnavailable,
+        WarehouseUnavailable,
+    )
+
+    return ConfigError, WarehouseUnavailable, StoreUnavailable, ArtifactsUnavailable, OrchestratorUnavailable
 
 
 @app.command()

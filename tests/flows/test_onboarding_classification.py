@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import subprocess
 import sys
 from datetime import datetime
@@ -18,30 +16,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sklearn.metrics import roc_auc_score
-from typer.testing import CliRunner
 
 from tasks.settings import PROJECT_DIR
+from tests.flows.guides import blocks, guide_commands, invoke, project_folder
 
 GUIDE = PROJECT_DIR / "docs" / "onboarding-classification.md"
 MODEL, TABLE = "rain-tomorrow", "rain_forecasts"
 MONTHLY_ENDS = ["2017-05-01", "2017-06-01", "2017-07-01", "2017-08-01", "2017-09-01", "2017-10-01"]
-
-
-def blocks(kind: str) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
-
-
-def guide_commands() -> list[str]:
-    lines = [line.strip() for block in blocks("bash") for line in block.splitlines()]
-    return [line for line in lines if line.startswith("driftflow ")]
-
-
-def invoke(command: str) -> str:
-    from flows.cli import app
-
-    result = CliRunner().invoke(app, shlex.split(command)[1:])
-    assert result.exit_code == 0, f"{command}\n{result.output}"
-    return result.output
 
 
 def logged_auc(warehouse: sa.Engine, start: datetime, end: datetime) -> tuple[float, int]:
@@ -55,12 +36,7 @@ def logged_auc(warehouse: sa.Engine, start: datetime, end: datetime) -> tuple[fl
 @pytest.fixture()
 def project(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The guide's section 1: a project folder, its home and its warehouse."""
-    folder = tmp_path / "rain-project"
-    folder.mkdir()
-    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(folder))
-    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{folder / 'warehouse.db'}")
-    monkeypatch.chdir(folder)
-    return folder
+    return project_folder(tmp_path / "rain-project", monkeypatch)
 
 
 def test_a_logged_classifier_is_onboarded_and_its_first_challenger_is_gated_against_its_log(project: Path) -> None:
@@ -74,7 +50,7 @@ def test_a_logged_classifier_is_onboarded_and_its_first_challenger_is_gated_agai
     from tasks.store.engine import open_store
     from tasks.store.schema import model_versions, reference_snapshots
 
-    [loader] = blocks("python")
+    [loader] = blocks(GUIDE, "python")
     (project / "load_rain.py").write_text(loader)
     loaded = subprocess.run([sys.executable, "load_rain.py"], cwd=project, env=dict(os.environ),
                             capture_output=True, text=True, timeout=600)
@@ -82,7 +58,7 @@ def test_a_logged_classifier_is_onboarded_and_its_first_challenger_is_gated_agai
     assert "3650 logged forecasts in rain_forecasts" in loaded.stdout
     warehouse = sa.create_engine(f"sqlite:///{project / 'warehouse.db'}")
 
-    commands = guide_commands()
+    commands = guide_commands(GUIDE)
     assert [c.split()[1] for c in commands] == ["init", "register", "check", "backfill", "status"]
     outputs: dict[str, str] = {}
     for command in commands:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,32 +13,14 @@ from typing import Any
 import pytest
 import yaml
 from prefect import flow
-from typer.testing import CliRunner
 
 from tasks.settings import PROJECT_DIR
+from tests.flows.guides import blocks, guide_commands, invoke, project_folder
 
 GUIDE = PROJECT_DIR / "docs" / "onboarding.md"
 MODEL = "electricity-demand"
 # What another terminal does in the guide: a server process, not a command whose result the guide shows.
 LONG_RUNNING = ("driftflow serve",)
-
-
-def blocks(kind: str) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", GUIDE.read_text(), flags=re.DOTALL)
-
-
-def guide_commands() -> list[str]:
-    """Every `driftflow …` line of the guide's bash blocks, in order."""
-    lines = [line.strip() for block in blocks("bash") for line in block.splitlines()]
-    return [line for line in lines if line.startswith("driftflow ") and not line.startswith(LONG_RUNNING)]
-
-
-def invoke(command: str) -> str:
-    from flows.cli import app
-
-    result = CliRunner().invoke(app, shlex.split(command)[1:])
-    assert result.exit_code == 0, f"{command}\n{result.output}"
-    return result.output
 
 
 def edit_suite_as_the_guide_says(project: Path) -> None:
@@ -57,12 +37,7 @@ def edit_suite_as_the_guide_says(project: Path) -> None:
 @pytest.fixture()
 def project(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The guide's section 1: a project folder, its home and its warehouse."""
-    folder = tmp_path / "demand-project"
-    folder.mkdir()
-    monkeypatch.setenv("DRIFTFLOW_PROJECT_DIR", str(folder))
-    monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{folder / 'warehouse.db'}")
-    monkeypatch.chdir(folder)
-    return folder
+    return project_folder(tmp_path / "demand-project", monkeypatch)
 
 
 def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Path) -> None:
@@ -72,14 +47,14 @@ def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Pat
     from tasks.retrain.trigger import requests_of
     from tasks.store.engine import open_store
 
-    [loader] = blocks("python")
+    [loader] = blocks(GUIDE, "python")
     (project / "load_demand.py").write_text(loader)
     loaded = subprocess.run([sys.executable, "load_demand.py"], cwd=project, env=dict(os.environ),
                             capture_output=True, text=True, timeout=600)
     assert loaded.returncode == 0, loaded.stderr
     assert "17520 logged forecasts in demand_log" in loaded.stdout
 
-    commands = guide_commands()
+    commands = guide_commands(GUIDE, LONG_RUNNING)
     assert [c.split()[1] for c in commands] == ["init", "register", "check", "backfill", "status"]
     outputs: dict[str, str] = {}
     for command in commands:

@@ -37,3 +37,17 @@ def project_folder(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DRIFTFLOW_WAREHOUSE_URL", f"sqlite:///{folder / 'warehouse.db'}")
     monkeypatch.chdir(folder)
     return folder
+
+
+def run_loader(guide: Path, project: Path, script: str) -> str:
+    """Write the guide's Python block to `script` in the project folder and run it there; returns its output."""
+    import os
+    import subprocess
+    import sys
+
+    [loader] = blocks(guide, "python")
+    (project / script).write_text(loader)
+    loaded = subprocess.run([sys.executable, script], cwd=project, env=dict(os.environ), capture_output=True,
+                            text=True, timeout=600)
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded.stdout

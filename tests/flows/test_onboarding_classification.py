@@ -5,9 +5,6 @@ probabilities is onboarded monitor-only (`register --logged`) and replayed with 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import sqlalchemy as sa
 from sklearn.metrics import roc_auc_score
 
 from tasks.settings import PROJECT_DIR
-from tests.flows.guides import blocks, guide_commands, invoke, project_folder
+from tests.flows.guides import guide_commands, invoke, project_folder, run_loader
 
 GUIDE = PROJECT_DIR / "docs" / "onboarding-classification.md"
 MODEL, TABLE = "rain-tomorrow", "rain_forecasts"
@@ -50,12 +47,7 @@ def test_a_logged_classifier_is_onboarded_and_its_first_challenger_is_gated_agai
     from tasks.store.engine import open_store
     from tasks.store.schema import model_versions, reference_snapshots
 
-    [loader] = blocks(GUIDE, "python")
-    (project / "load_rain.py").write_text(loader)
-    loaded = subprocess.run([sys.executable, "load_rain.py"], cwd=project, env=dict(os.environ),
-                            capture_output=True, text=True, timeout=600)
-    assert loaded.returncode == 0, loaded.stderr
-    assert "3650 logged forecasts in rain_forecasts" in loaded.stdout
+    assert "3650 logged forecasts in rain_forecasts" in run_loader(GUIDE, project, "load_rain.py")
     warehouse = sa.create_engine(f"sqlite:///{project / 'warehouse.db'}")
 
     commands = guide_commands(GUIDE)

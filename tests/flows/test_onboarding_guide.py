@@ -4,9 +4,6 @@ fresh project folder, under the session's Prefect test server."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +12,7 @@ import yaml
 from prefect import flow
 
 from tasks.settings import PROJECT_DIR
-from tests.flows.guides import blocks, guide_commands, invoke, project_folder
+from tests.flows.guides import guide_commands, invoke, project_folder, run_loader
 
 GUIDE = PROJECT_DIR / "docs" / "onboarding.md"
 MODEL = "electricity-demand"
@@ -47,12 +44,7 @@ def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Pat
     from tasks.retrain.trigger import requests_of
     from tasks.store.engine import open_store
 
-    [loader] = blocks(GUIDE, "python")
-    (project / "load_demand.py").write_text(loader)
-    loaded = subprocess.run([sys.executable, "load_demand.py"], cwd=project, env=dict(os.environ),
-                            capture_output=True, text=True, timeout=600)
-    assert loaded.returncode == 0, loaded.stderr
-    assert "17520 logged forecasts in demand_log" in loaded.stdout
+    assert "17520 logged forecasts in demand_log" in run_loader(GUIDE, project, "load_demand.py")
 
     commands = guide_commands(GUIDE, LONG_RUNNING)
     assert [c.split()[1] for c in commands] == ["init", "register", "check", "backfill", "status"]

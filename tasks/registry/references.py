@@ -7,6 +7,7 @@ a promotion, a fixed window), so whatever is computed once per reference version
 from __future__ import annotations
 
 import io
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
 from tasks.monitor.html_report import sample_rows, seed_for
 from tasks.monitor.profile import ReferenceProfile
+from tasks.registry.moving_references import MOVING, moving_reference
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
 from tasks.store.schema import reference_snapshots
@@ -135,8 +137,15 @@ def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dic
 
 @task(name="load-reference", cache_policy=NO_CACHE)
 def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None) -> Reference:
-    """The reference a window is measured against: the fixed one, the one active at window time `at`
-    (reruns of past windows), or the active (champion's) one."""
+    """The reference a window is measured against: the one moving with the window (`lag`, `rolling`), the
+    fixed one, the one active at window time `at` (reruns of past windows), or the active (champion's) one."""
+    if config.reference.from_ in MOVING and at is not None:
+        moving = moving_reference(config, at)
+        if moving is not None:
+            return moving
+        logging.getLogger("driftflow").warning("%s: the %s reference of the window ending %s holds fewer than %s rows; "
+                                 "measured against the champion's reference", config.name, config.reference.from_,
+                                 at.isoformat(), config.policy.min_rows)
     table = reference_snapshots
     row: dict[str, object] | None
     with engine.connect() as conn:

@@ -129,6 +129,20 @@ def test_a_fixed_window_reference_is_snapshotted_once_and_used(monitored: ModelC
     assert first["performance"]["reference"] is not None
 
 
+def test_a_rolling_reference_moves_with_the_window(monitored: ModelConfig, project: Any) -> None:
+    """`reference: {from: rolling, length: 14d}`: each week is measured against the two logged weeks before it
+    (for the first, the reference period's last week), so a shift that persists stops drifting once the
+    reference holds it."""
+    project(reference={"from": "rolling", "length": "14d"})
+    for n in range(1, 5):
+        log_week(monitored, week(n, seed=n, shifts=SEASON_SHIFT if n >= 2 else None))
+    summaries = [run(n, actions=False) for n in range(1, 5)]
+    assert [s["reference_version"] for s in summaries] == [
+        f"rolling-{window_end(n - 3):%Y%m%dT%H%M}" for n in range(1, 5)]
+    assert "temp" in {c["column"] for c in summaries[1]["drifted_columns"]}  # shifted vs unshifted weeks
+    assert "temp" not in {c["column"] for c in summaries[3]["drifted_columns"]}  # shifted vs shifted weeks
+
+
 def test_with_the_defaults_input_drift_warns_and_lost_skill_is_drift(
         project: Callable[..., ModelConfig], driftflow_home: Path) -> None:
     """The shipped defaults: a season's shift of the inputs is named but only warns (the model still ranks

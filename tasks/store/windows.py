@@ -61,6 +61,7 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
     an unchanged rerun keeps its revision."""
     key = {"model": record.model, "window_end": utc_naive(record.window.end)}
     with engine.begin() as conn:
+        lock_window(conn, record.model, utc_naive(record.window.end))
         old = conn.execute(sa.select(monitor_runs).where(monitor_runs.c.model == key["model"],
                                                          monitor_runs.c.window_end == key["window_end"])
                            ).mappings().first()
@@ -96,6 +97,16 @@ def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
                 ci_high=perf.ci_high, allowance=perf.allowance, allowance_source=perf.allowance_source,
                 estimated_value=perf.estimated_value, estimated_method=perf.estimated_method))
     return done
+
+
+def lock_window(conn: sa.Connection, model: str, window_end: datetime) -> None:
+    """Two runs of one window record one after the other (an advisory lock per window on PostgreSQL; SQLite:
+    the write lock, taken first): the second sees the first's record and replaces it, audited if it differs."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                     {"key": f"driftflow:window:{model}:{window_end.isoformat()}"})
+    else:
+        conn.execute(sa.update(monitor_runs).where(sa.false()).values(status="ok"))
 
 
 def _revision(old: dict[str, Any] | None, new: dict[str, Any], cause: str | None) -> Recorded:

@@ -118,8 +118,8 @@ def _revision(old: dict[str, Any] | None, new: dict[str, Any], cause: str | None
                if old[field] != new[field] and not (field.endswith("fingerprint") and old[field] is None)}
     if not changes:
         return Recorded(int(old["revision"] or 1), {})
-    labels_only = set(changes) - {"labels_fingerprint", "labelled_rows", "status", "reasons"} == set() \
-        and "labels_fingerprint" in changes
+    labels_only = "labels_fingerprint" in changes \
+        and set(changes) <= {"labels_fingerprint", "labelled_rows", "status", "reasons"}
     return Recorded(int(old["revision"] or 1) + 1, changes, cause or ("relabel" if labels_only else "rerun"))
 
 

@@ -48,6 +48,13 @@ def score(metric: str, target: pd.Series | np.ndarray, prediction: pd.Series | n
     return float(functions[metric]())
 
 
+def labelled_predictions(data: pd.DataFrame, target: str, prediction: str) -> pd.DataFrame:
+    """The rows that carry a label and a numeric prediction: what a logged model can be scored on."""
+    if target not in data or prediction not in data:
+        return data.iloc[0:0]
+    return data[data[target].notna() & pd.to_numeric(data[prediction], errors="coerce").notna()]
+
+
 def label_text(values: pd.Series) -> pd.Series:
     """Labels as text, so 1, 1.0 and '1' name the same class (YAML keys and SQL columns disagree on types)."""
     if pd.api.types.is_bool_dtype(values):

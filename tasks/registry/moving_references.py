@@ -14,14 +14,13 @@ from datetime import datetime
 import pandas as pd
 
 from tasks.config import ModelConfig
-from tasks.metrics import score
-from tasks.monitor.html_report import sample_rows, seed_for
+from tasks.metrics import labelled_predictions, score
 from tasks.registry.profiles import performance_chunks, profile_reference
+from tasks.registry.references import kept_rows
 from tasks.results import Reference
 from tasks.schedule import window_start
 
 MOVING = ("lag", "rolling")
-KEPT_ROWS = 20_000  # rows kept for the report's sample and the estimate; the profile is built from all
 
 
 def moving_bounds(config: ModelConfig, window_end: datetime) -> tuple[datetime, datetime]:
@@ -47,19 +46,8 @@ def moving_reference(config: ModelConfig, window_end: datetime) -> Reference | N
     profile = profile_reference(config, data[columns], start, end,
                                 performance_chunks(config, data, start, end, None))
     version = f"{config.reference.from_}-{start:%Y%m%dT%H%M}"
-    kept = sample_rows(data[columns], config.source.timestamp, max(KEPT_ROWS, config.drift.report_rows),
-                       seed_for(config.name, version))
-    return Reference(version=version, data=kept, performance=logged_score(config, data), profile=profile,
-                     calibration=profile.calibration)
-
-
-def logged_score(config: ModelConfig, data: pd.DataFrame) -> float | None:
-    """The logged predictions' score on the labelled rows (None without any)."""
-    target, prediction = config.columns.target.column, config.columns.prediction
-    if target not in data or prediction not in data:
-        return None
-    predicted = pd.to_numeric(data[prediction], errors="coerce")
-    rows = data[data[target].notna() & predicted.notna()]
-    if rows.empty:
-        return None
-    return score(config.performance.metric, rows[target], predicted[rows.index])
+    scored = labelled_predictions(data, config.columns.target.column, config.columns.prediction)
+    baseline = score(config.performance.metric, scored[config.columns.target.column],
+                     pd.to_numeric(scored[config.columns.prediction])) if len(scored) else None
+    return Reference(version=version, data=kept_rows(config, data[columns], version), performance=baseline,
+                     profile=profile, calibration=profile.calibration)

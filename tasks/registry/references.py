@@ -24,7 +24,6 @@ from tasks.db import as_utc, utc_naive
 from tasks.errors import NoReferenceError
 from tasks.monitor.html_report import sample_rows, seed_for
 from tasks.monitor.profile import ReferenceProfile
-from tasks.registry.moving_references import MOVING, moving_reference
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
 from tasks.store.schema import reference_snapshots
@@ -61,8 +60,7 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
     """
     key = f"references/{config.name}/{version}-{uuid.uuid4().hex[:12]}.parquet"
     columns = [c for c in config.monitored_columns if c in data]
-    kept = sample_rows(data[columns], config.source.timestamp, max(STORED_ROWS, config.drift.report_rows),
-                       seed_for(config.name, version))
+    kept = kept_rows(config, data[columns], version)
     buffer = io.BytesIO()
     kept.to_parquet(buffer, index=False, compression="zstd")  # ~15 % smaller than snappy
     path = artifacts.write_bytes(key, buffer.getvalue())
@@ -77,6 +75,13 @@ def create_reference(conn: sa.Connection, config: ModelConfig, data: pd.DataFram
         kind=kind, created_at=utc_naive(datetime.now(UTC)), profile_path=str(profile_path),
         calibration=profile.calibration))
     return ReferenceVersion(version, str(path), len(data), performance)
+
+
+def kept_rows(config: ModelConfig, data: pd.DataFrame, version: str) -> pd.DataFrame:
+    """The rows a reference keeps for what needs rows (the report's sample, the estimate): at most
+    `STORED_ROWS`, or the report's `drift.report_rows` if more, drawn evenly across time, the same each time."""
+    return sample_rows(data, config.source.timestamp, max(STORED_ROWS, config.drift.report_rows),
+                       seed_for(config.name, version))
 
 
 def activate_reference(conn: sa.Connection, model: str, version: str, active_from: datetime | None = None) -> None:
@@ -139,6 +144,8 @@ def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dic
 def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None) -> Reference:
     """The reference a window is measured against: the one moving with the window (`lag`, `rolling`), the
     fixed one, the one active at window time `at` (reruns of past windows), or the active (champion's) one."""
+    from tasks.registry.moving_references import MOVING, moving_reference
+
     if config.reference.from_ in MOVING and at is not None:
         moving = moving_reference(config, at)
         if moving is not None:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from tasks.config import ModelConfig
 from tasks.errors import MissingColumnsError, ModelFileError, NoReferenceError
-from tasks.metrics import score
+from tasks.metrics import labelled_predictions, score
 from tasks.registry.model_files import checksum, copy_model_file, read_model_file
 from tasks.registry.references import LOG_WINDOW, reference_window
 from tasks.registry.versions import NewVersion, VersionKind, register_version, versions
@@ -189,8 +189,7 @@ def _baseline(config: ModelConfig, data: pd.DataFrame, trained_to: datetime | No
     if prediction not in data:
         raise MissingColumnsError(f"{config.name}: the reference rows lack the prediction column {prediction!r} "
                                   "(columns.prediction)")
-    rows = data[data[target].notna() & pd.to_numeric(data[prediction], errors="coerce").notna()] \
-        if target in data else data.iloc[0:0]
+    rows = labelled_predictions(data, target, prediction)
     if trained_to is not None:
         rows = rows[rows[ts] >= trained_to]
     if rows.empty:

@@ -14,11 +14,12 @@ from sqlalchemy import Engine
 from tasks.config import ModelConfig, load_model_config
 from tasks.errors import DriftflowError
 from tasks.monitor.decide import decide_verdict
-from tasks.monitor.drift import measure_drift
+from tasks.monitor.drift import Unmeasurable, measure_drift
 from tasks.monitor.extract import extract_window
 from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
+from tasks.monitor.tidy import tidy_window, unmeasurable
 from tasks.monitor.validate import validate_window
 from tasks.monitor.window_report import store_window_report
 from tasks.ops.announce import announce_window
@@ -74,12 +75,18 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     reference = load_reference(store, config, at=window.end)
     data = extract_window(config, window)
     measured = data_fingerprint(config, data.current), labels_fingerprint(config, data.labelled)
+    data, findings = tidy_window(config, data, reference)
     validated = validate_window(config, data.current, window.end)
-    validation, data = validated.summary, replace(data, current=validated.kept)
+    validation = replace(validated.summary, outcomes=[*findings, *validated.summary.outcomes])
+    data = replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
-        drift = measure_drift(config, data, reference)
-        drift = replace(drift, report_path=report(config, data, reference, drift, full_report))
+        measured_drift = measure_drift(config, data, reference)
+        if isinstance(measured_drift, Unmeasurable):
+            validation = unmeasurable(validation, measured_drift.problem)
+        else:
+            drift = replace(measured_drift, report_path=report(config, data, reference, measured_drift,
+                                                               full_report))
     history = read_history(store, config, window.end)
     verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
                              history=history)

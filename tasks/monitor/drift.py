@@ -37,6 +37,13 @@ class DriftError(DataError):
 
 
 @dataclass(frozen=True)
+class Unmeasurable:
+    """Why a window's data cannot be measured at all."""
+
+    problem: str
+
+
+@dataclass(frozen=True)
 class Monitored:
     """A column as it is scored: its kind, pinned method, threshold and where that threshold came from."""
 
@@ -127,7 +134,16 @@ def _performance(config: ModelConfig, data: WindowData, reference: Reference) ->
 
 
 @task(name="measure-drift", cache_policy=NO_CACHE)
-def measure_drift(config: ModelConfig, data: WindowData, reference: Reference) -> DriftSummary:
+def measure_drift(config: ModelConfig, data: WindowData, reference: Reference) -> DriftSummary | Unmeasurable:
+    """The window's drift, or the data problem that keeps it from being measured (labels a binary classifier
+    cannot read, say), returned rather than raised: a verdict, not a failed run."""
+    try:
+        return measure_window(config, data, reference)
+    except DataError as exc:
+        return Unmeasurable(str(exc))
+
+
+def measure_window(config: ModelConfig, data: WindowData, reference: Reference) -> DriftSummary:
     """Score every monitored column of the window against the reference profile and decide which drifted."""
     if data.current.empty:
         raise DriftError("no rows to measure: the current window is empty")

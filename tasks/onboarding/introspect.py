@@ -13,7 +13,7 @@ from typing import Literal
 import pandas as pd
 import sqlalchemy as sa
 
-from tasks.db import get_engine, redacted
+from tasks.db import redacted, warehouse_engine
 from tasks.errors import SourceError, WarehouseUnavailable
 
 Kind = Literal["numeric", "integer", "text", "time", "boolean", "unknown"]
@@ -55,7 +55,7 @@ def describe(table: str | None, sql: str | None) -> str:
 def introspect_source(url: str, table: str | None = None, sql: str | None = None,
                       sample_rows: int = SAMPLE_ROWS) -> SourceInfo:
     """The source's columns and their kinds, from the declared types (a table) and a sample of rows."""
-    engine = get_engine(url)
+    engine = warehouse_engine(url)  # read-only: a mistyped SQLite path is named, never created
     where = describe(table, sql)
     try:
         if table and not sa.inspect(engine).has_table(table):

@@ -127,6 +127,30 @@ def missing_trainer(p: Project) -> None:
     p.edit(lambda raw: raw["retraining"].update(trainer="my_trainers:fit"))
 
 
+def unknown_zone(p: Project) -> None:
+    p.edit(lambda raw: raw["schedule"].update(timezone="Mars/Olympus_Mons"))
+
+
+def fixed_reference(start: str, end: str) -> Callable[[Project], None]:
+    def change(p: Project) -> None:
+        p.edit(lambda raw: raw.update(reference={"from": "fixed_window", "start": start, "end": end}))
+    return change
+
+
+def sql_source(sql: str) -> Callable[[Project], None]:
+    def change(p: Project) -> None:
+        p.edit(lambda raw: raw["source"].update(table=None, sql=sql))
+    return change
+
+
+def mistyped_sqlite_path(p: Project) -> None:
+    p.env["DRIFTFLOW_WAREHOUSE_URL"] = f"sqlite:///{p.root / 'home' / 'warehose.db'}"
+
+
+def missing_function(p: Project) -> None:
+    p.edit(lambda raw: raw["retraining"].update(trainer="tasks.retrain.trainers:gradient_boost"))
+
+
 def unchanged(p: Project) -> None:
     pass
 
@@ -160,6 +184,18 @@ CASES = {
     "prefect-down": (prefect_down, RUN, [f"Prefect API at http://{CLOSED}/api does not answer", "PREFECT_API_URL"]),
     "missing-trainer": (missing_trainer, ("check",), ["retraining.trainer 'my_trainers:fit' cannot be loaded",
                                                       "No module named 'my_trainers'"]),
+    "unknown-time-zone": (unknown_zone, ("check", "--offline"), ["schedule.timezone", "Mars/Olympus_Mons"]),
+    "unparseable-reference-date": (fixed_reference("2013-02-30", "2013-03-10"), ("check", "--offline"),
+                                   ["reference.start", "2013-02-30"]),
+    # 06:00 at +05:00 is 01:00 UTC, before the start: the offset is kept, so the dates are reversed
+    "offset-kept": (fixed_reference("2013-01-07T04:00:00Z", "2013-01-07T06:00:00+05:00"), ("check", "--offline"),
+                    ["reference", "2013-01-07T04:00:00+00:00 is not before end 2013-01-07T01:00:00+00:00"]),
+    "sql-syntax-error": (sql_source("SELEC * FROM flight_predictions"), ("check",), ["source.sql", "syntax"]),
+    "mistyped-sqlite-path": (mistyped_sqlite_path, ("check",), ["DRIFTFLOW_WAREHOUSE_URL", "warehose.db"]),
+    "missing-trainer-function": (missing_function, ("check",), ["retraining.trainer",
+                                                                "tasks.retrain.trainers:gradient_boost"]),
+    "markup-in-a-name": (unchanged, ("run", "-m", "[/bold]rain", "--window-end", ON_SCHEDULE),
+                         ["[/bold]rain"]),
     "missing-model-file": (unchanged, ("register", MODEL, "--file", "model.joblib", "--reference-start",
                                        "2013-01-07T06:00", "--reference-end", "2013-02-04T06:00"),
                            ["model.joblib: no such model file"]),
@@ -204,3 +240,13 @@ def test_debug_shows_the_traceback_the_terminal_is_spared(project: Project) -> N
     assert "load_reference" in output  # the frame that raised it
     last = [line for line in output.splitlines() if line.strip()][-1]
     assert last.startswith("error: ") and "no reference snapshot yet" in last
+
+
+def test_a_colon_inside_a_sql_string_is_text_not_a_bind_parameter(project: Project) -> None:
+    """`':b'` in a string literal of source.sql is part of the text: check passes and the window is measured."""
+    sql_source("SELECT * FROM flight_predictions WHERE dest <> 'X:b'")(project)
+    checked = driftflow(project, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    done = driftflow(project, *RUN, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"verdict"' in done.stdout

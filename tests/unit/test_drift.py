@@ -12,7 +12,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from tasks.config import DriftConfig, ModelConfig, load_model_config
-from tasks.monitor.drift import DriftError, measure_drift
+from tasks.monitor.drift import DriftError, measure_window
 from tasks.monitor.window_report import render_window_report
 from tasks.registry.profiles import profile_reference
 from tasks.results import ColumnDrift, DriftSummary, Reference, Window, WindowData
@@ -52,7 +52,7 @@ def measure(config: ModelConfig, reference: Reference, current: pd.DataFrame, re
     labelled = flights_batch(1500, seed=2) if labelled is None else labelled
     if reference.profile is None:
         reference = profiled(config, reference)
-    return measure_drift.fn(config, WindowData(WINDOW, current, labelled), reference)
+    return measure_window(config, WindowData(WINDOW, current, labelled), reference)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.retrain.watch import watch_champion
+from tasks.retries import STORE_OUTAGE
 from tasks.schedule import latest_window_end, next_tick, resolve_window
 from tasks.store.engine import open_store
 from tasks.store.windows import WindowRecord, recorded_ends
@@ -124,7 +125,7 @@ def redecide_later(store: Engine, config: ModelConfig, window_end: datetime, act
         monitor(model=config.name, window_end=end, actions=actions, cause="refill")
 
 
-@task(name="watch-champion", cache_policy=NO_CACHE)
+@task(name="watch-champion", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def watch(store: Engine, config: ModelConfig, window_end: datetime) -> None:
     """A newly promoted champion is judged on its first windows in service against the one it replaced, and
     rolled back (a recorded, evented decision) if it serves worse."""

@@ -27,7 +27,8 @@ def run_name() -> str:
 def mark_failed(flow: Flow[Any, Any], flow_run: FlowRun, state: State[Any]) -> None:
     """A failed or crashed retrain closes its open request from what the registry holds: `promoted` if it died
     after promoting, otherwise `failed` (which starts the failure back-off). A finished request stays as it is."""
-    fail_request(open_store(), flow_run.parameters.get("request_key"), f"retrain run failed: {state.message}")
+    ended = "crashed" if state.is_crashed() else "failed"
+    fail_request(open_store(), flow_run.parameters.get("request_key"), f"retrain run {ended}: {state.message}")
 
 
 @flow(name="retrain", flow_run_name=run_name, on_failure=[mark_failed],

@@ -9,12 +9,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
+from tasks.retries import STORE_OUTAGE
 from tasks.schedule import previous_ticks
 from tasks.store import windows as store
 from tasks.store.windows import Recorded, WindowRecord
 
 
-@task(name="read-history", cache_policy=NO_CACHE)
+@task(name="read-history", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> list[bool | None]:
     """Breach flags of the scheduled windows before this one that the persistence rule looks at, oldest first;
     None for a scheduled window without a usable record (persistence counts scheduled windows, not rows)."""
@@ -22,8 +23,9 @@ def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -
     return store.breach_history(engine, config.name, ticks)
 
 
-@task(name="record-window", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+@task(name="record-window", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def record_window(engine: sa.Engine, record: WindowRecord) -> Recorded:
     """Write the window's verdict, drift, validation and performance; a rerun replaces them, and a rerun that
-    changed something is a new, audited revision."""
+    changed something is a new, audited revision. One transaction: a store lost midway leaves nothing of the
+    window written, and the task is retried with a back-off."""
     return store.record_window(engine, record)

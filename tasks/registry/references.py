@@ -26,6 +26,7 @@ from tasks.monitor.html_report import sample_rows, seed_for
 from tasks.monitor.profile import ReferenceProfile
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
+from tasks.retries import STORE_OUTAGE
 from tasks.store.schema import reference_snapshots
 
 TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
@@ -140,7 +141,7 @@ def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dic
     return dict(row._mapping) if row else None
 
 
-@task(name="load-reference", cache_policy=NO_CACHE)
+@task(name="load-reference", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None) -> Reference:
     """The reference a window is measured against: the one moving with the window (`lag`, `rolling`), the
     fixed one, the one active at window time `at` (reruns of past windows), or the active (champion's) one."""

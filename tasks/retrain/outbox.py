@@ -8,7 +8,10 @@ sweepers delivering the same request create one run, and only one of them record
 Settling: a retrain run that died after registering its challenger (killed, crashed, its failure hook never
 ran) leaves the request open while the registry already knows the outcome. The sweep (and the failure hook)
 closes such a request from the registry's evidence, and finishes the re-baselining of a promoted champion, so
-the request, the registry and the active reference end consistent.
+the request, the registry and the active reference end consistent. A run Prefect already reports as ended
+(Crashed, Failed, Cancelled, or Completed without closing its request, say when the runner that would have run
+the crash hook died with it) has its request closed from the registry the same way, `failed` if it registered
+nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tasks.store.schema import model_versions, retrain_requests
 log = logging.getLogger(__name__)
 
 Sender = Callable[[dict[str, Any]], str | None]  # delivers one request; returns the flow run id (None: in-process)
+RunState = Callable[[str], str | None]  # a flow run's final state as "Crashed: <message>", None while it runs
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
 _in_process: ContextVar[bool] = ContextVar("driftflow_retrain_in_process", default=False)
@@ -102,8 +106,26 @@ def deliver(store: sa.Engine, key: str, send: Sender = send_to_deployment) -> di
         return read_request(conn, key) or {}
 
 
+def ended_state(flow_run_id: str) -> str | None:
+    """'Crashed: Process exited with status code -9' once Prefect reports the run final, else None (also when
+    Prefect cannot be asked: the next sweep asks again)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except Exception as exc:  # unreachable, or a run Prefect no longer keeps: settled by a later sweep
+        log.info("state of retrain run %s unknown: %s", flow_run_id, exc)
+        return None
+    if state is None or not state.is_final():
+        return None
+    return f"{state.name}: {state.message}" if state.message else str(state.name)
+
+
 def sweep_outbox(store: sa.Engine, model: str | None = None, send: Sender = send_to_deployment,
-                 now: datetime | None = None) -> dict[str, int]:
+                 now: datetime | None = None, run_state: RunState = ended_state) -> dict[str, int]:
     """Redeliver every due `requested` request and settle open ones whose outcome the registry already holds.
 
     Called at the start of every monitor run and periodically by `serve`. Returns what it did, counted.
@@ -120,7 +142,7 @@ def sweep_outbox(store: sa.Engine, model: str | None = None, send: Sender = send
     for key in due:
         status = deliver(store, key, send).get("status")
         counts["delivered" if status == "delivered" else "undelivered"] += 1
-    counts["settled"] = settle_open(store, model)
+    counts["settled"] = settle_open(store, model) + settle_ended(store, model, run_state)
     return counts
 
 
@@ -136,6 +158,22 @@ def settle_open(store: sa.Engine, model: str | None = None) -> int:
     settled = 0
     for key in keys:
         settled += settle_request(store, key, "the retrain run ended without closing its request") is not None
+    return settled
+
+
+def settle_ended(store: sa.Engine, model: str | None, run_state: RunState) -> int:
+    """Close open requests whose delivered run Prefect reports as ended."""
+    query = sa.select(retrain_requests.c.idempotency_key, retrain_requests.c.flow_run_id).where(
+        retrain_requests.c.status.in_(("delivered", "running")), retrain_requests.c.flow_run_id.is_not(None))
+    if model is not None:
+        query = query.where(retrain_requests.c.model == model)
+    with store.connect() as conn:
+        delivered = list(conn.execute(query))
+    settled = 0
+    for key, flow_run_id in delivered:
+        state = run_state(flow_run_id)
+        if state is not None:
+            settled += settle_request(store, key, f"the retrain run ended {state}") is not None
     return settled
 
 

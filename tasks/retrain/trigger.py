@@ -20,6 +20,7 @@ from tasks.db import as_utc, utc_naive
 from tasks.results import Verdict, Window
 from tasks.retrain.outbox import Sender, deliver, send_to_deployment, settle_request
 from tasks.retrain.requests import RequestDecision, gate_request, move, read_request, transition
+from tasks.retries import STORE_OUTAGE
 from tasks.store.schema import model_events, retrain_requests
 
 OVERRIDE_EVENT = "cooldown_override"  # model_events.event of a cooldown overridden by a severe verdict
@@ -54,7 +55,7 @@ def decide_request(config: ModelConfig, window: Window, verdict: Verdict,
                         severe_reason="; ".join(verdict.reasons))
 
 
-@task(name="request-retraining", cache_policy=NO_CACHE)
+@task(name="request-retraining", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, verdict: Verdict,
                        send: Sender = send_to_deployment) -> dict[str, Any]:
     """Record the drift and request `retrain/<model>` once for this window, unless the policy refuses.

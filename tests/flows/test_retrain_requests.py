@@ -98,6 +98,25 @@ def test_a_delivery_error_keeps_the_request_and_the_sweep_redelivers_it(monitore
     assert ask(config, 2)["flow_run_id"] == rows[0]["flow_run_id"]  # rerun after delivery: nothing new
 
 
+def test_a_run_prefect_reports_ended_has_its_open_request_closed_by_the_sweep(monitored: ModelConfig,
+                                                                             project: Any) -> None:
+    """The runner that would have run the crash hook died with the run: the sweep reads the run's final state
+    from Prefect and closes the request `failed`, saying how the run ended; a run still scheduled is left be."""
+    from prefect.states import Crashed
+
+    config = project()
+    store = open_store()
+    request = ask(config, 2)
+    assert request["status"] == "delivered"
+    assert sweep_outbox(store, config.name)["settled"] == 0  # scheduled, not ended
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(UUID(request["flow_run_id"]), Crashed(message="infrastructure lost"), force=True)
+    assert sweep_outbox(store, config.name)["settled"] == 1
+    row = requests_of(store, config.name)[0]
+    assert (row["status"], row["decision"]) == ("failed", "the retrain run ended Crashed: infrastructure lost")
+    assert sweep_outbox(store, config.name)["settled"] == 0
+
+
 def test_each_state_is_entered_only_from_its_predecessor(trained: ModelConfig) -> None:
     """requested → delivered → running → promoted, each stamped; nothing moves a finished request again."""
     store = open_store()

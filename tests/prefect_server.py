@@ -21,6 +21,7 @@ import pytest
 from flows.prefect_env import server_healthy
 
 STARTUP_SECONDS = 120
+_running: dict[str, subprocess.Popen[bytes]] = {}  # base URL -> server process, for `kill_server`
 
 
 def free_port() -> int:
@@ -51,9 +52,18 @@ def prefect_server(home: Path, **settings: str) -> Iterator[str]:
                 pytest.fail(f"the Prefect server did not become healthy at {base_url}/api within "
                             f"{STARTUP_SECONDS}s:\n{tail}")
             time.sleep(0.5)
+        _running[base_url] = server
         yield base_url
     finally:
+        _running.pop(base_url, None)
         _stop(server)
+
+
+def kill_server(base_url: str) -> None:
+    """SIGKILL the server started at `base_url` (and its children): an outage, not a shutdown."""
+    server = _running[base_url]
+    os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=30)
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

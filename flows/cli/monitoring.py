@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -106,7 +107,8 @@ def backfill_windows(model: str, ends: list[datetime], actions: bool, done: Call
             summaries.append(run_window(model, window_end, False))
         except fatal_errors():
             raise
-        except Exception as exc:  # this window could not be measured; the next one may be
+        except Exception as exc:  # this window could not be measured; the next one may be, unless Prefect is gone
+            require_api(os.environ.get("PREFECT_API_URL"))
             summaries.append({"model": model, "window_end": window_end.isoformat(),
                               "failed": f"{type(exc).__name__}: {exc}"})
         done(summaries[-1])

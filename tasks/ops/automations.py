@@ -12,6 +12,12 @@ Per model, three automations (named `driftflow: <model> …`, tagged `driftflow`
   `health.max_data_age`; at most once a day.
 Their actions notify the channels routed `health` in `deployments/operations.yaml` (none: the firing is still
 recorded in the UI's event feed).
+
+For the whole project, one more: **unresponsive runs** (proactive) marks Crashed a monitor or retrain run
+that sent no heartbeat for `UNRESPONSIVE_AFTER` (its process was killed, its machine lost, its server
+unreachable), so no run stays Running forever; a retrain's open request is then closed by the next sweep.
+Runs send heartbeats every `HEARTBEAT_SECONDS` (driftflow's commands and `serve` set
+PREFECT_FLOWS_HEARTBEAT_FREQUENCY unless it is set).
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from tasks.config import ModelConfig
 from tasks.ops.notifications import PREFIX, send_actions
 
 FINISHED_STATES = ("Completed", "Failed", "Crashed", "Cancelled", "TimedOut")
+HEARTBEAT_SECONDS = 30  # Prefect's minimum
+UNRESPONSIVE_AFTER = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+WATCHED_FLOWS = ["monitor", "retrain"]
 FAILED_STATES = ("Failed", "Crashed", "TimedOut")
 STALE_REPEAT = timedelta(days=1)
 
@@ -92,6 +101,24 @@ def health_automations(config: ModelConfig, monitor_deployment_id: UUID, finishe
                        description=f"The newest source row of {name} is older than its health.max_data_age",
                        actions=actions(f"driftflow: {name} data stale", STALE_BODY.format(model=name))),
     ]
+
+
+def unresponsive_runs_automation(finished_states: list[str]) -> Any:
+    """Mark Crashed a monitor or retrain run whose heartbeats stopped before it reached a final state."""
+    from prefect.automations import AutomationCore, EventTrigger
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+
+    trigger = EventTrigger(posture="Proactive", after={"prefect.flow-run.heartbeat"},
+                           expect={"prefect.flow-run.heartbeat", *(f"prefect.flow-run.{s}" for s in finished_states)},
+                           match={"prefect.resource.id": "prefect.flow-run.*"},
+                           match_related={"prefect.resource.role": "flow", "prefect.resource.name": WATCHED_FLOWS},
+                           for_each={"prefect.resource.id"}, threshold=1, within=UNRESPONSIVE_AFTER)
+    message = (f"no heartbeat for {int(UNRESPONSIVE_AFTER.total_seconds())} s: the process running it is gone "
+               f"({PREFIX}: unresponsive runs)")
+    return AutomationCore(name=f"{PREFIX}: unresponsive runs", tags=[PREFIX], trigger=trigger,
+                          description="A monitor or retrain run that stopped sending heartbeats is marked Crashed",
+                          actions=[ChangeFlowRunState(state=StateType.CRASHED, message=message)])
 
 
 def _comparable(automation: Any) -> dict[str, Any]:

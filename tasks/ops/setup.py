@@ -5,7 +5,12 @@ from __future__ import annotations
 from uuid import UUID
 
 from tasks.config import ModelConfig
-from tasks.ops.automations import FINISHED_STATES, apply_automations, health_automations
+from tasks.ops.automations import (
+    FINISHED_STATES,
+    apply_automations,
+    health_automations,
+    unresponsive_runs_automation,
+)
 from tasks.ops.config import load_operations
 from tasks.ops.notifications import route_automations, save_channel_blocks
 
@@ -25,6 +30,7 @@ def set_up_operations(configs: list[ModelConfig], monitor_ids: dict[str, UUID],
     for config in configs:
         desired += health_automations(config, monitor_ids[config.name], finished,
                                       operations.channels_for("health", config.name), block_ids)
+    desired.append(unresponsive_runs_automation(finished))
     return apply_automations(desired)
 
 

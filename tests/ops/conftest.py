@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.prefect_server import free_port
+import tests.prefect_server as prefect_server_helper
+from tests.prefect_server import free_port, prefect_server
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +42,18 @@ def s3_artifacts(s3_endpoint: str, driftflow_home: object, monkeypatch: pytest.M
 
     fsspec.filesystem("s3").clear_instance_cache()
     return root
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prefect server whose late-runs service marks a run Late one second after it was due.
+
+    Its first start (migrations) is given up to five minutes: on a loaded shared machine it took two."""
+    home = tmp_path_factory.mktemp("prefect-ops")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(prefect_server_helper, "STARTUP_SECONDS", 300)
+    with prefect_server(home, PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS="1",
+                        PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS="2",
+                        PREFECT_SERVER_UI_ENABLED="false") as base_url:
+        yield f"{base_url}/api"
+    patch.undo()

@@ -19,9 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-import tests.prefect_server as prefect_server_helper
 from tasks.settings import PROJECT_DIR
-from tests.prefect_server import free_port, prefect_server
+from tests.prefect_server import free_port
 from tests.support import flush_prefect_workers, log_week, seed_monitored, week, window_end
 
 SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
@@ -64,21 +63,6 @@ def receiver() -> Iterator[Receiver]:
     hook.thread.start()
     yield hook
     hook.server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Prefect server whose late-runs service marks a run Late one second after it was due.
-
-    Its first start (migrations) is given up to five minutes: on a loaded shared machine it took two."""
-    home = tmp_path_factory.mktemp("prefect-ops")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(prefect_server_helper, "STARTUP_SECONDS", 300)
-    with prefect_server(home, PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS="1",
-                        PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS="2",
-                        PREFECT_SERVER_UI_ENABLED="false") as base_url:
-        yield f"{base_url}/api"
-    patch.undo()
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 from tasks.config import ModelConfig, load_model_config
 from tasks.errors import DriftflowError
 from tasks.monitor.decide import decide_verdict
-from tasks.monitor.drift import Unmeasurable, measure_drift
+from tasks.monitor.drift import measure_drift
 from tasks.monitor.extract import extract_window
 from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
@@ -25,7 +26,7 @@ from tasks.monitor.window_report import store_window_report
 from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
-from tasks.results import DriftSummary, Reference, ValidationSummary, WindowData
+from tasks.results import DriftSummary, Reference, Unmeasurable, ValidationSummary, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.retrain.watch import watch_champion
@@ -74,12 +75,17 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     if actions:
         redeliver(store, model)
     reference = load_reference(store, config, at=window.end)
-    data = extract_window(config, window)
-    measured = data_fingerprint(config, data.current), labels_fingerprint(config, data.labelled)
-    data, findings = tidy_window(config, data, reference)
-    validated = validate_window(config, data.current, window.end)
-    validation = replace(validated.summary, outcomes=[*findings, *validated.summary.outcomes])
-    data = replace(data, current=validated.kept)
+    extracted = extract_window(config, window)
+    if isinstance(extracted, Unmeasurable):  # rows that cannot be read as data: data_invalid, with the reason
+        data = WindowData(window, pd.DataFrame(), pd.DataFrame())
+        validation = unmeasurable(ValidationSummary(config.validation.suite, []), extracted.problem)
+        measured: tuple[str | None, str | None] = (None, None)
+    else:
+        measured = data_fingerprint(config, extracted.current), labels_fingerprint(config, extracted.labelled)
+        data, findings = tidy_window(config, extracted, reference)
+        validated = validate_window(config, data.current, window.end)
+        validation = replace(validated.summary, outcomes=[*findings, *validated.summary.outcomes])
+        data = replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
         measured_drift = measure_drift(config, data, reference)

@@ -28,6 +28,16 @@ class Window:
     labelled_end: datetime
 
 
+MEASUREMENT = "measurement"  # the outcome of a problem met while reading or measuring a window: "measurement failed: …"
+
+
+@dataclass(frozen=True)
+class Unmeasurable:
+    """Why a window's data cannot be read or measured at all (a data problem: the window is `data_invalid`)."""
+
+    problem: str
+
+
 @dataclass(frozen=True)
 class WindowData:
     """What the extractor pulled: the window's rows, and the matured window's rows that carry a label."""
@@ -93,6 +103,11 @@ class ValidationSummary:
     def warnings(self) -> list[ExpectationOutcome]:
         """Failures that only warn."""
         return [o for o in self.outcomes if not o.success and o.effective_action == "warn"]
+
+    @property
+    def unreadable(self) -> bool:
+        """A problem met while reading or measuring the window blocks it (not a suite's expectation)."""
+        return any(o.expectation == MEASUREMENT for o in self.blocking_failures)
 
     @property
     def success(self) -> bool:

@@ -270,7 +270,7 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
     breach).
     """
     policy = config.policy
-    if row_count == 0:
+    if row_count == 0 and not validation.unreadable:
         return _insufficient(row_count, policy.min_rows)
     failures = _critical_failures(validation)
     findings = _validation_findings(validation)

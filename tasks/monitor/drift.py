@@ -26,7 +26,15 @@ from tasks.monitor.performance import measure_performance
 from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, category_counts
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
 from tasks.registry.profiles import numeric_prediction
-from tasks.results import ColumnDrift, ColumnKind, DriftSummary, PerformanceSummary, Reference, WindowData
+from tasks.results import (
+    ColumnDrift,
+    ColumnKind,
+    DriftSummary,
+    PerformanceSummary,
+    Reference,
+    Unmeasurable,
+    WindowData,
+)
 
 # Unseen categories in fewer rows than this share are noted on the column, not warned about.
 UNSEEN_WARNING_SHARE = 0.01
@@ -34,13 +42,6 @@ UNSEEN_WARNING_SHARE = 0.01
 
 class DriftError(DataError):
     """A window or reference that cannot be measured at all."""
-
-
-@dataclass(frozen=True)
-class Unmeasurable:
-    """Why a window's data cannot be measured at all."""
-
-    problem: str
 
 
 @dataclass(frozen=True)

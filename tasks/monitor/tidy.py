@@ -17,11 +17,10 @@ import pandas as pd
 
 from tasks.config import ModelConfig
 from tasks.registry.profiles import scored_columns
-from tasks.results import ExpectationOutcome, Reference, ValidationSummary, WindowData
+from tasks.results import MEASUREMENT, ExpectationOutcome, Reference, ValidationSummary, WindowData
 
 NUMBERS = "values are numbers"
 FINITE = "values are finite"
-BLOCKING = "measurement"  # reads "measurement failed: <the problem>"
 
 
 @dataclass(frozen=True)
@@ -98,5 +97,5 @@ def unmeasurable(validation: ValidationSummary, problem: str) -> ValidationSumma
     """The window's validation with a data problem found while measuring it (labels a binary classifier
     cannot read, say) as a blocking outcome: the window is `data_invalid` with the problem as its reason."""
     position = -1 - sum(1 for o in validation.outcomes if (o.position or 0) < 0)
-    outcome = ExpectationOutcome(BLOCKING, None, "critical", False, problem, action="block", position=position)
+    outcome = ExpectationOutcome(MEASUREMENT, None, "critical", False, problem, action="block", position=position)
     return replace(validation, outcomes=[outcome, *validation.outcomes])

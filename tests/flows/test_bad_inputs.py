@@ -159,3 +159,20 @@ def test_predictions_stored_as_text_are_scored_as_the_numbers_they_are(monitored
     assert (as_text_["verdict"], as_text_["reasons"]) == (as_numbers["verdict"], as_numbers["reasons"])
     assert as_text_["performance"]["value"] == pytest.approx(as_numbers["performance"]["value"], abs=1e-6)
     assert records == 1
+
+
+def test_timestamps_that_are_not_times_make_the_window_data_invalid(monitored: ModelConfig) -> None:
+    """Text in the timestamp column that is no time at all: the rows cannot be cut into a window, so the window
+    is `data_invalid` naming the column and the value, and recorded once (not a failed run)."""
+    from tasks.settings import warehouse_url
+
+    served(monitored, lambda frame: frame.iloc[:0])
+    frame = week(1, seed=1)
+    stamps = frame["scheduled_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S").astype(object)
+    stamps.iloc[::50] = "2013-02-13 n/a"
+    with get_engine(warehouse_url()).begin() as conn:
+        frame.assign(scheduled_at=stamps, delay_proba=0.3).to_sql("flight_predictions", conn, if_exists="append",
+                                                                  index=False)
+    summary, records = measured()
+    assert_named(summary, "data_invalid", ["measurement failed", "source.timestamp 'scheduled_at'", "n/a"])
+    assert records == 1

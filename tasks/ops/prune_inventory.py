@@ -95,9 +95,25 @@ def apply_plan(plan: PrunePlan) -> dict[str, int]:
     if runs:
         with get_client(sync_client=True) as client:
             for item in runs:
+                delete_run_artifacts(client, UUID(item.target))
                 try:
                     client.delete_flow_run(UUID(item.target))
                     done["flow_run"] += 1
                 except ObjectNotFound:
                     continue
     return done
+
+
+def delete_run_artifacts(client: Any, flow_run_id: Any) -> None:
+    """Delete a flow run's Prefect artifacts (the verdict summary, the drift table, the report link): Prefect
+    deletes a flow run's task runs and logs with it, but leaves its artifacts behind."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.exceptions import ObjectNotFound
+
+    of_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+    while page := client.read_artifacts(artifact_filter=of_run, limit=PAGE):
+        for artifact in page:
+            try:
+                client.delete_artifact(artifact.id)
+            except ObjectNotFound:  # deleted meanwhile
+                continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -94,19 +95,30 @@ def test_prune_keeps_the_last_90_days_the_champion_and_every_record(prefect_serv
 
 
 def test_old_flow_runs_are_deleted_from_prefect(prefect_server: None, driftflow_home: Path) -> None:
-    """A planned flow run is deleted on the server; one already gone is not counted."""
+    """A planned flow run is deleted on the server with its artifacts (Prefect itself would leave those
+    behind); another run's artifacts stay; one already gone is not counted."""
     from prefect import flow
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
     from prefect.exceptions import ObjectNotFound
 
     @flow(name="prune-target")
     def target() -> None:
         """A flow whose run is pruned."""
 
+    def artifacts_of(client: Any, run_id: Any) -> int:
+        of_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        return len(client.read_artifacts(artifact_filter=of_run))
+
     with get_client(sync_client=True) as client:
-        run = client.create_flow_run(target, tags=["driftflow"])
+        run, kept = (client.create_flow_run(target, tags=["driftflow"]) for _ in range(2))
+        for owner, kind in ((run, "markdown"), (run, "table"), (kept, "markdown")):
+            client.create_artifact(ArtifactCreate(type=kind, data="x", flow_run_id=owner.id))
     item = PruneItem("flow_run", None, str(run.id), 0, "old")
     assert apply_plan(PrunePlan([item]))["flow_run"] == 1
-    with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
-        client.read_flow_run(run.id)
+    with get_client(sync_client=True) as client:
+        with pytest.raises(ObjectNotFound):
+            client.read_flow_run(run.id)
+        assert (artifacts_of(client, run.id), artifacts_of(client, kept.id)) == (0, 1)
     assert apply_plan(PrunePlan([item]))["flow_run"] == 0

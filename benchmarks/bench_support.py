@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,36 @@ def ensure_database(url: sa.URL) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         sys.exit(f"PostgreSQL is not reachable at {url.render_as_string(hide_password=True)} ({first}); "
                  "start it or pass --url / set DRIFTFLOW_BENCH_POSTGRES_URL")
+
+
+def drop_database(url: sa.URL) -> None:
+    """Drop the database `url` names (and its connections), if it exists."""
+    with psycopg.connect(libpq(url.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(url.database))))
+
+
+def copy_frames(url: sa.URL, table: str, types: dict[str, str], frames: Iterable[Any]) -> None:
+    """(Re)create `table` with columns `types` (name -> SQL type), load the pandas `frames` with COPY (CSV via
+    Arrow, timestamps as microseconds), index `ts` and ANALYZE."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with psycopg.connect(libpq(url)) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(table), sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in types.items())))
+        with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(sql.Identifier(table))) as copy:
+            for frame in frames:
+                arrow = pa.Table.from_pandas(frame, preserve_index=False)
+                ts = arrow.schema.get_field_index("ts")
+                arrow = arrow.set_column(ts, "ts", arrow.column(ts).cast(pa.timestamp("us")))
+                buffer = io.BytesIO()
+                pacsv.write_csv(arrow, buffer, pacsv.WriteOptions(include_header=False))
+                copy.write(buffer.getvalue())
+        conn.execute(sql.SQL("CREATE INDEX ON {} (ts)").format(sql.Identifier(table)))
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def table_rows(url: sa.URL, table: str) -> int | None:

@@ -19,6 +19,7 @@ def two_models(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyP
     from tasks.ops.automations import apply_automations
 
     copy_project(tmp_path, monkeypatch)
+    apply_automations([])  # other tests of the session (a served model) may have left theirs on the server
     project = tmp_path / "project"
     raw = yaml.safe_load((project / "deployments/models/flights-delay.yaml").read_text())
     raw["name"] = "second-model"

@@ -20,6 +20,7 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
+from tasks.monitor.served import Served, served_by, superseded, version_notes
 from tasks.monitor.tidy import tidy_window, unmeasurable
 from tasks.monitor.validate import validate_window
 from tasks.monitor.window_report import store_window_report
@@ -58,6 +59,14 @@ def scheduled_window_end(config: ModelConfig) -> datetime:
     return latest_window_end(config, runtime.flow_run.scheduled_start_time)
 
 
+def served_versions(config: ModelConfig, extracted: WindowData | Unmeasurable) -> tuple[Served, Served]:
+    """The model versions that made the window's predictions and the labelled rows' (empty without a
+    `source.model_version` column)."""
+    if isinstance(extracted, Unmeasurable):
+        return Served(), Served()
+    return served_by(config, extracted.current), served_by(config, extracted.labelled)
+
+
 def worth_measuring(config: ModelConfig, data: WindowData, validation: ValidationSummary) -> bool:
     """Drift is measured only on enough rows of data the validation did not block."""
     blocked = not validation.success
@@ -74,8 +83,13 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     store = open_store()
     if actions:
         redeliver(store, model)
-    reference = load_reference(store, config, at=window.end)
     extracted = extract_window(config, window)
+    current_champion = champion(store, model)
+    served, labels_served = served_versions(config, extracted)
+    reference = load_reference(store, config, at=window.end, model_version=served.number)
+    baseline = reference
+    if labels_served.number is not None and labels_served.number != served.number:
+        baseline = load_reference(store, config, at=window.end, model_version=labels_served.number)
     if isinstance(extracted, Unmeasurable):  # rows that cannot be read as data: data_invalid, with the reason
         data = WindowData(window, pd.DataFrame(), pd.DataFrame())
         validation = unmeasurable(ValidationSummary(config.validation.suite, []), extracted.problem)
@@ -88,22 +102,27 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         data = replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
-        measured_drift = measure_drift(config, data, reference)
+        measured_drift = measure_drift(config, data, reference, baseline)
         if isinstance(measured_drift, Unmeasurable):
             validation = unmeasurable(validation, measured_drift.problem)
         else:
+            serving = current_champion["version"] if current_champion else None
+            noted = [*version_notes(served, reference.model_version, serving, "predictions"),
+                     *version_notes(labels_served, baseline.model_version, serving, "labelled predictions"),
+                     *measured_drift.notes]
+            measured_drift = replace(measured_drift, notes=noted)
             drift = replace(measured_drift, report_path=report(config, data, reference, measured_drift,
                                                                full_report))
     history = read_history(store, config, window.end)
     verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
                              history=history)
-    current_champion = champion(store, model)
     recorded = record_window(store, WindowRecord(
         model=model, window=window, verdict=verdict, validation=validation, drift=drift,
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
         champion_version=current_champion["version"] if current_champion else None,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
-        data_fingerprint=measured[0], labels_fingerprint=measured[1], cause=cause))
+        data_fingerprint=measured[0], labels_fingerprint=measured[1], cause=cause,
+        model_versions=served.counts))
     if recorded.changes:
         get_run_logger().warning("%s %s: revision %s (%s) changed %s", model, window.end.isoformat(),
                                  recorded.revision, recorded.cause, ", ".join(recorded.changes))
@@ -113,7 +132,8 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         watch(store, config, window.end)
     retrain_request = None
     if verdict.status == "drift" and actions:
-        retrain_request = request_retraining(store, config, window, verdict)
+        retrain_request = request_retraining(store, config, window, verdict, refusal=superseded(
+            served, current_champion["version"] if current_champion else None))
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
                              reference.version, retrain_request, validation.quarantined_rows, recorded.revision)
     publish_report(config, summary, drift)

@@ -124,28 +124,33 @@ def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | Non
                        severity=severity)  # type: ignore[arg-type]
 
 
-def _performance(config: ModelConfig, data: WindowData, reference: Reference) -> PerformanceSummary:
-    """The metric on the matured labelled window with its interval and allowance, and (when configured) the
-    label-free estimate on the current window. The bootstrap's seed depends only on the model and window."""
-    chunks = (reference.calibration or {}).get("performance")
+def _performance(config: ModelConfig, data: WindowData, reference: Reference,
+                 baseline: Reference) -> PerformanceSummary:
+    """The metric on the matured labelled window with its interval and allowance against `baseline` (the
+    reference of the version that made the labelled rows' predictions), and (when configured) the label-free
+    estimate on the current window. The bootstrap's seed depends only on the model and window."""
+    chunks = (baseline.calibration or {}).get("performance")
     seed = int.from_bytes(hashlib.sha256(f"{config.name}/{data.window.end.isoformat()}".encode()).digest()[:4],
                           "little")
-    summary = measure_performance(config, data.labelled, reference.performance, chunks, seed=seed)
+    summary = measure_performance(config, data.labelled, baseline.performance, chunks, seed=seed)
     return with_estimate(summary, config, data.current, reference.data)
 
 
 @task(name="measure-drift", cache_policy=NO_CACHE)
-def measure_drift(config: ModelConfig, data: WindowData, reference: Reference) -> DriftSummary | Unmeasurable:
+def measure_drift(config: ModelConfig, data: WindowData, reference: Reference,
+                  baseline: Reference | None = None) -> DriftSummary | Unmeasurable:
     """The window's drift, or the data problem that keeps it from being measured (labels a binary classifier
     cannot read, say), returned rather than raised: a verdict, not a failed run."""
     try:
-        return measure_window(config, data, reference)
+        return measure_window(config, data, reference, baseline)
     except DataError as exc:
         return Unmeasurable(str(exc))
 
 
-def measure_window(config: ModelConfig, data: WindowData, reference: Reference) -> DriftSummary:
-    """Score every monitored column of the window against the reference profile and decide which drifted."""
+def measure_window(config: ModelConfig, data: WindowData, reference: Reference,
+                   baseline: Reference | None = None) -> DriftSummary:
+    """Score every monitored column of the window against the reference profile and decide which drifted; the
+    performance is judged against `baseline` when given (the labelled rows were served by another version)."""
     if data.current.empty:
         raise DriftError("no rows to measure: the current window is empty")
     profile = reference.profile
@@ -167,7 +172,7 @@ def measure_window(config: ModelConfig, data: WindowData, reference: Reference) 
         else:
             values = data.current.get(column.name, None)
         results.append(_score(column, profile, values, kinds[column.kind]))
-    return _controlled(config, results, _performance(config, data, reference))
+    return _controlled(config, results, _performance(config, data, reference, baseline or reference))
 
 
 def _controlled(config: ModelConfig, results: list[ColumnDrift], performance: PerformanceSummary) -> DriftSummary:

@@ -141,10 +141,29 @@ def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dic
     return dict(row._mapping) if row else None
 
 
+def version_reference_row(engine: sa.Engine, model: str, model_version: int,
+                          window_end: datetime | None) -> dict[str, object] | None:
+    """The reference of a model version: the latest activated for it at or before window time `window_end`,
+    else its latest (a version never promoted still has the reference it was registered with); None if none."""
+    table = reference_snapshots
+    mine = sa.and_(table.c.model == model, table.c.model_version == model_version)
+    with engine.connect() as conn:
+        row = None
+        if window_end is not None:
+            row = conn.execute(sa.select(table).where(mine, table.c.active_from.is_not(None),
+                                                      table.c.active_from <= utc_naive(window_end))
+                               .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
+        if row is None:
+            row = conn.execute(sa.select(table).where(mine).order_by(table.c.created_at.desc()).limit(1)).first()
+    return dict(row._mapping) if row else None
+
+
 @task(name="load-reference", cache_policy=NO_CACHE, **STORE_OUTAGE)
-def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None) -> Reference:
+def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None = None,
+                   model_version: int | None = None) -> Reference:
     """The reference a window is measured against: the one moving with the window (`lag`, `rolling`), the
-    fixed one, the one active at window time `at` (reruns of past windows), or the active (champion's) one."""
+    fixed one, the reference of the model version that made the window's predictions (`model_version`, read
+    from the log), the one active at window time `at` (reruns of past windows), or the active (champion's) one."""
     from tasks.registry.moving_references import MOVING, moving_reference
 
     if config.reference.from_ in MOVING and at is not None:
@@ -166,6 +185,8 @@ def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None =
         row = dict(first._mapping) if first else None
     if at is not None and config.reference.from_ != "fixed_window":
         row = reference_row_at(engine, config.name, at) or row
+    if model_version is not None and config.reference.from_ != "fixed_window":
+        row = version_reference_row(engine, config.name, model_version, at) or row
     if row is None:
         raise NoReferenceError(f"{config.name}: no reference snapshot yet; register the model's champion first: "
                                f"`driftflow register {config.name} --logged --reference-start … --reference-end …` "

@@ -44,10 +44,13 @@ def _lock_model(conn: sa.Connection, model: str) -> None:
 
 
 def decide_request(config: ModelConfig, window: Window, verdict: Verdict,
-                   previous: list[dict[str, Any]]) -> RequestDecision:
-    """The gate with the model's policy; a model without `retraining:` is monitored only and never retrains."""
+                   previous: list[dict[str, Any]], refusal: str | None = None) -> RequestDecision:
+    """The gate with the model's policy; a model without `retraining:` is monitored only and never retrains, and
+    `refusal` (the window's predictions come from a version the champion already replaces) refuses at once."""
     if config.retraining is None:
         return RequestDecision(False, "refused: a monitor-only model (no `retraining:` section)")
+    if refusal is not None:
+        return RequestDecision(False, refusal)
     return gate_request(window_end=as_utc(window.end), interval=window.end - window.start,
                         cooldown=config.policy.cooldown, failure_backoff=config.retraining.failure_backoff,
                         previous=previous, severe=verdict.severe,
@@ -57,8 +60,9 @@ def decide_request(config: ModelConfig, window: Window, verdict: Verdict,
 
 @task(name="request-retraining", cache_policy=NO_CACHE, **STORE_OUTAGE)
 def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, verdict: Verdict,
-                       send: Sender = send_to_deployment) -> dict[str, Any]:
-    """Record the drift and request `retrain/<model>` once for this window, unless the policy refuses.
+                       send: Sender = send_to_deployment, refusal: str | None = None) -> dict[str, Any]:
+    """Record the drift and request `retrain/<model>` once for this window, unless the policy (or `refusal`,
+    see `decide_request`) refuses.
 
     Running the same window again returns the same request, and redelivers it if it is still undelivered.
     """
@@ -70,7 +74,7 @@ def request_retraining(store: sa.Engine, config: ModelConfig, window: Window, ve
         if existing is None:
             previous = [dict(r._mapping) for r in conn.execute(
                 sa.select(retrain_requests).where(retrain_requests.c.model == config.name))]
-            gate = decide_request(config, window, verdict, previous)
+            gate = decide_request(config, window, verdict, previous, refusal)
             now = utc_naive(datetime.now(UTC))
             conn.execute(sa.insert(retrain_requests).values(
                 idempotency_key=key, model=config.name, window_end=utc_naive(window.end),

@@ -18,9 +18,10 @@ from tasks.source.timestamps import cut
 
 
 def labelled_columns(config: ModelConfig) -> list[str]:
-    """What the performance check needs from the matured window."""
+    """What the performance check needs from the matured window (and the version that made each prediction)."""
     cols = config.columns
-    return [config.source.id, config.source.timestamp, cols.prediction, *cols.probabilities.values(),
+    version = [config.source.model_version] if config.source.model_version else []
+    return [config.source.id, config.source.timestamp, *version, cols.prediction, *cols.probabilities.values(),
             cols.target.column]
 
 

@@ -41,6 +41,7 @@ class WindowRecord:
     data_fingerprint: str | None = None
     labels_fingerprint: str | None = None
     cause: str | None = None  # why this window is rerun, when the caller knows better (`refill`)
+    model_versions: dict[str, int] | None = None  # the versions that made the window's predictions: rows each
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
         "recorded_at": utc_naive(datetime.now(UTC)),
         "quarantined_rows": record.validation.quarantined_rows,
         "severe": record.verdict.severe,
+        "model_versions": record.model_versions or None,
         "measurements": None if record.drift is None else {
             "false_alarm_control": record.drift.false_alarm_control, "notes": record.drift.notes},
     }

@@ -1,6 +1,6 @@
-"""Prefect deployments: per model `monitor/<model>` on its cron and `retrain/<model>` one at a time; for the
-project `health/driftflow` and `prune/driftflow` on the schedules of `deployments/operations.yaml`; and the
-automations and notification blocks that go with them."""
+"""Prefect deployments: per model `monitor/<model>` on its cron, `retrain/<model>` one at a time and, when
+scheduled, `relabel/<model>`; for the project `health/driftflow` and `prune/driftflow` on the schedules of
+`deployments/operations.yaml`; and the automations and notification blocks that go with them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from prefect.schedules import Cron
 from flows.health import health
 from flows.monitor import STATE_NAMES, monitor
 from flows.prune import prune
+from flows.relabel import relabel
 from flows.retrain import retrain
 from tasks.config import ModelConfig, list_models, load_model_config
 from tasks.ops.config import OperationsConfig, load_operations
@@ -25,8 +26,23 @@ Spec = tuple[Flow[Any, Any], dict[str, Any]]
 
 
 def deployment_specs(config: ModelConfig, *, paused: bool = False) -> list[Spec]:
-    """Each flow of a model with the settings of its deployment (shared by `serve` and `deploy`)."""
+    """Each flow of a model with the settings of its deployment (shared by `serve` and `deploy`); `relabel/<model>`
+    only when the model schedules a look for late labels (`performance.relabel`)."""
     tags = ["driftflow", f"model:{config.name}"]
+    return [*_monitor_and_retrain(config, tags, paused), *_relabel(config, tags, paused)]
+
+
+def _relabel(config: ModelConfig, tags: list[str], paused: bool) -> list[Spec]:
+    schedule = config.performance.relabel
+    if schedule is None:
+        return []
+    return [(relabel, {"name": config.name, "parameters": {"model": config.name}, "tags": tags, "paused": paused,
+                       "schedules": [Cron(schedule.cron, timezone=config.schedule.timezone)],
+                       "description": f"Rerun {config.name}'s windows of the last {schedule.lookback} whose labels "
+                                      "matured late"})]
+
+
+def _monitor_and_retrain(config: ModelConfig, tags: list[str], paused: bool) -> list[Spec]:
     return [
         (monitor, {"name": config.name, "parameters": {"model": config.name}, "tags": tags, "paused": paused,
                    "schedules": [Cron(config.schedule.cron, timezone=config.schedule.timezone)],
@@ -53,7 +69,8 @@ def project_specs(operations: OperationsConfig, *, paused: bool = False) -> list
 
 
 def model_deployments(config: ModelConfig, *, paused: bool = False) -> list[RunnerDeployment]:
-    """The two deployments of one monitored model, for `serve` or `apply`."""
+    """The deployments of one monitored model (monitor, retrain, and relabel if scheduled), for `serve` or
+    `apply`."""
     specs = deployment_specs(config, paused=paused)
     return [cast(RunnerDeployment, flow.to_deployment(**spec)) for flow, spec in specs]
 

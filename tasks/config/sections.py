@@ -112,6 +112,14 @@ class ColumnsConfig(Strict):
         return self
 
 
+def valid_cron(value: str) -> str:
+    try:
+        CronSim(value, datetime(2000, 1, 1))
+    except CronSimError as exc:
+        raise ValueError(f"{value!r} is not a valid cron expression ({exc})") from None
+    return value
+
+
 class ScheduleConfig(Strict):
     cron: str
     timezone: str = "UTC"
@@ -120,11 +128,7 @@ class ScheduleConfig(Strict):
     @field_validator("cron")
     @classmethod
     def valid_cron(cls, value: str) -> str:
-        try:
-            CronSim(value, datetime(2000, 1, 1))
-        except CronSimError as exc:
-            raise ValueError(f"{value!r} is not a valid cron expression ({exc})") from None
-        return value
+        return valid_cron(value)
 
     @field_validator("timezone")
     @classmethod
@@ -267,12 +271,25 @@ class DriftConfig(Strict):
         return fixed if fixed is not None else self.fallback_threshold
 
 
+class RelabelConfig(Strict):
+    """A scheduled look for labels that matured late: recorded windows whose labels changed are run again."""
+
+    cron: str  # when to look, in the schedule's time zone
+    lookback: Duration = timedelta(days=28)  # the recorded windows ending this long before the latest window end
+
+    @field_validator("cron")
+    @classmethod
+    def valid_cron(cls, value: str) -> str:
+        return valid_cron(value)
+
+
 class PerformanceConfig(Strict):
     metric: str
     max_drop: AllowanceValue = Field(default_factory=lambda: parse_allowance("2sd"))
     min_labelled_rows: int = Field(200, ge=1)
     confidence: float = Field(0.95, gt=0.5, lt=1)  # the drop's lower confidence bound must exceed the allowance
     estimate: Literal["off", "warn", "breach"] = "off"  # label-free estimate (CBPE, calibrated classifiers)
+    relabel: RelabelConfig | None = None  # None: late labels are picked up only by `driftflow relabel`
 
 
 class PersistenceConfig(Strict):

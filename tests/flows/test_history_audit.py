@@ -82,6 +82,40 @@ def test_labels_that_arrive_late_change_the_verdict_with_an_audit(monitored: Mod
     assert f"{first['verdict']} → {now['status']}" in shown.output
 
 
+def test_the_scheduled_relabel_pass_reruns_only_the_windows_whose_labels_matured(monitored: ModelConfig) -> None:
+    """`relabel/<model>` (scheduled by `performance.relabel`) compares each recent window's labels with those it
+    was measured on. Week 1's labels arrive: week 1 is run again, and week 2, whose matured window (labels lag
+    two days) holds week 1's last two days; week 3 is not touched. A second pass finds nothing new."""
+    from flows.relabel import relabel
+
+    harmed = week(1, seed=3, concept_shift=True)
+    log_week(monitored, harmed.assign(arrived_late=None))
+    log_week(monitored, week(2, seed=4))
+    log_week(monitored, week(3, seed=5))
+    first, _, _ = (run(n) for n in (1, 2, 3))
+    set_column(harmed, "arrived_late", harmed["arrived_late"])
+
+    done = relabel(model=MODEL, lookback="28d", actions=False, now=window_end(3))
+    assert done["looked_at"] == 3 and done["rerun"] == [window_end(1).isoformat(), window_end(2).isoformat()]
+    assert [recorded(n)["revision"] for n in (1, 2, 3)] == [2, 2, 1]
+    changes = audit_rows(get_engine(store_url()), MODEL)  # oldest first: week 1, then week 2
+    assert [row["cause"] for row in changes] == ["relabel", "relabel"]
+    assert changes[0]["old_status"] == first["verdict"]
+    assert relabel(model=MODEL, lookback="28d", actions=False, now=window_end(3))["rerun"] == []
+
+
+def test_a_model_that_schedules_the_relabel_pass_gets_its_deployment(tmp_path: Any, monkeypatch: Any) -> None:
+    from flows.deployments import deployment_specs
+    from tests.support import copy_project
+
+    plain = copy_project(tmp_path, monkeypatch)
+    assert [flow.name for flow, _ in deployment_specs(plain)] == ["monitor", "retrain"]
+    scheduled = copy_project(tmp_path, monkeypatch, performance__relabel={"cron": "0 7 * * *", "lookback": "21d"})
+    [spec] = [s for f, s in deployment_specs(scheduled) if f.name == "relabel"]
+    assert spec["name"] == MODEL and spec["parameters"] == {"model": MODEL}
+    assert spec["schedules"][0].cron == "0 7 * * *" and "21 days" in spec["description"]
+
+
 def test_corrected_rows_are_a_rerun_with_their_own_audit(monitored: ModelConfig) -> None:
     """A feature rewritten upstream changes what the window measured: a new revision whose cause is `rerun`."""
     logged = week(1, seed=1)

@@ -56,7 +56,18 @@ def labelled_predictions(data: pd.DataFrame, target: str, prediction: str) -> pd
 
 
 def label_text(values: pd.Series) -> pd.Series:
-    """Labels as text, so 1, 1.0 and '1' name the same class (YAML keys and SQL columns disagree on types)."""
+    """Labels as text, so 1, 1.0 and '1' name the same class (YAML keys and SQL columns disagree on types).
+
+    Each distinct label is converted once and the rows take theirs by code: a window of a million rows holds
+    a handful of labels."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) * 2 > len(values):
+        return _label_text(values)
+    text = _label_text(pd.Series(uniques, dtype=values.dtype)).to_numpy(dtype=object)
+    return pd.Series(text[codes], index=values.index, dtype=object)
+
+
+def _label_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.map(lambda v: str(v).lower())
     if pd.api.types.is_numeric_dtype(values):

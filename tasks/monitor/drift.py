@@ -95,6 +95,16 @@ def _unseen(profile: CategoricalProfile, values: pd.Series) -> tuple[str | None,
     return text, bool(unseen.sum() >= UNSEEN_WARNING_SHARE * sum(counts.values()))
 
 
+def _single_value(values: pd.Series) -> object | None:
+    """The window's one value when it holds exactly one (missing values aside), else None; numbers are
+    compared by their minimum and maximum, which costs no hashing of a million rows."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        low, high = values.min(), values.max()
+        return low if pd.notna(low) and low == high else None
+    present = values.dropna()
+    return present.iloc[0] if len(present) and present.nunique() == 1 else None
+
+
 def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | None, severity: str) -> ColumnDrift:
     """One column's drift, or why it could not be scored (a constant reference is a note, not a warning)."""
     def unmeasured(issue: str | None, note: str | None = None) -> ColumnDrift:
@@ -116,8 +126,9 @@ def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | Non
     if isinstance(reference_profile, CategoricalProfile):
         note, loud = _unseen(reference_profile, values)
         issue, note = (note, None) if loud else (None, note)
-    if values.dropna().nunique() == 1:
-        issue = "; ".join(filter(None, [f"constant in this window ({values.dropna().iloc[0]})", issue]))
+    only = _single_value(values)
+    if only is not None:
+        issue = "; ".join(filter(None, [f"constant in this window ({only})", issue]))
     p_value = column.band.tail_probability(result.score) if column.band is not None else None
     return ColumnDrift(column.name, column.kind, result.method, column.threshold, result.score, result.drifted,
                        issue, note, p_value=p_value, threshold_source=column.source,

@@ -81,9 +81,14 @@ def connectorx_url(url: sa.URL) -> str:
 
 
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow to pandas with the dtypes `pd.read_sql` gives: int64, float64 (decimals too), datetime64[ns]."""
+    """Arrow to pandas with the dtypes `pd.read_sql` gives: int64, float64 (decimals too), datetime64[ns].
+
+    Arrow's buffers are released column by column as pandas takes them over (`self_destruct`): a million-row
+    window is held about once at the peak, not twice. `table` must not be used afterwards."""
     schema = pa.schema([field.with_type(_plain_type(field.type)) for field in table.schema])
-    return table.cast(schema).to_pandas(coerce_temporal_nanoseconds=True)
+    if not schema.equals(table.schema):
+        table = table.cast(schema)
+    return table.to_pandas(coerce_temporal_nanoseconds=True, self_destruct=True)
 
 
 def _inlined(query: sa.Select) -> str | None:

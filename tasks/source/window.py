@@ -60,7 +60,10 @@ def compact_dtypes(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
 
 
 def _columns(frame: pd.DataFrame, wanted: list[str]) -> pd.DataFrame:
-    return frame[[c for c in wanted if c in frame]].reset_index(drop=True)
+    present = [c for c in wanted if c in frame]
+    if present == list(frame.columns) and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
+        return frame  # the read already is this frame: no copy of a million rows
+    return frame[present].reset_index(drop=True)
 
 
 def _labelled(config: ModelConfig, frame: pd.DataFrame, needed: list[str]) -> pd.DataFrame:

@@ -16,7 +16,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
                   "--hide-scrollbars", "--run-all-compositor-stages-before-draw", "--virtual-time-budget=60000"]
 DOM_WINDOW, SCREENSHOT_WINDOW = "--window-size=1400,4000", "--window-size=1400,1000"
-RENDER_ATTEMPTS = 2
+RENDER_ATTEMPTS = 3
 
 
 def chromium_run(chromium: str, *args: str) -> subprocess.CompletedProcess[str]:

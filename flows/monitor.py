@@ -184,7 +184,8 @@ def report(config: ModelConfig, data: WindowData, reference: Reference, drift: D
     key = f"reports/{config.name}/{window_stamp(data.window.end)}/drift.html"
     try:
         return store_window_report(config, data, reference, drift, key,
-                                   max_rows=None if full_report else config.drift.report_rows)
+                                   max_rows=None if full_report else config.drift.report_rows,
+                                   max_columns=None if full_report else config.drift.report_columns)
     except Exception as exc:
         get_run_logger().warning("the HTML report of %s could not be rendered: %s", config.name, exc)
         return None

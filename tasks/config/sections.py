@@ -234,6 +234,8 @@ class DriftConfig(Strict):
     false_alarms: FalseAlarmConfig = FalseAlarmConfig()
     dataset_share: float = Field(0.3, gt=0, le=1)
     report_rows: int = Field(5_000, ge=100)  # the HTML report draws at most this many rows of each side
+    report_columns: int = Field(12, ge=1)  # ... and shows at most this many columns: the prediction, then the
+    #                                        features nearest or beyond their thresholds (rendering is per column)
     severity: SeverityConfig = SeverityConfig()
     per_column: dict[str, ColumnDriftOverride] = Field(default_factory=dict)
 

@@ -27,7 +27,7 @@ from tasks.monitor.html_report import (
     seed_for,
 )
 from tasks.monitor.profile import label
-from tasks.results import DriftSummary, Reference, WindowData
+from tasks.results import ColumnDrift, DriftSummary, Reference, WindowData
 
 
 def _values(values: pd.Series, numeric: bool) -> pd.Series:
@@ -35,15 +35,33 @@ def _values(values: pd.Series, numeric: bool) -> pd.Series:
     return values.astype("float64") if numeric else values.map(label)
 
 
+def shown_columns(drift: DriftSummary, max_columns: int | None) -> list[ColumnDrift]:
+    """The scored columns the report shows, in the summary's order: all of them, or at most `max_columns`:
+    the prediction, then the features that drifted, then those nearest their thresholds."""
+    scored = [c for c in drift.columns if c.score is not None and c.kind != "target"]
+    if max_columns is None or len(scored) <= max_columns:
+        return scored
+
+    def rank(column: ColumnDrift) -> tuple[bool, bool, float]:
+        closeness = (column.score or 0.0) / column.threshold if column.threshold else float("inf")
+        return column.kind != "prediction", not column.drifted, -closeness
+
+    kept = {c.column for c in sorted(scored, key=rank)[:max_columns]}
+    return [c for c in scored if c.column in kept]
+
+
 @task(name="render-report", cache_policy=NO_CACHE)
 def render_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
-                         path: Path, reports_root: Path, max_rows: int | None = DEFAULT_MAX_ROWS) -> str | None:
-    """Render the report to `path` and return it; None when no column could be scored. `max_rows=None`
-    renders every row (`--full-report`)."""
+                         path: Path, reports_root: Path, max_rows: int | None = DEFAULT_MAX_ROWS,
+                         max_columns: int | None = None) -> str | None:
+    """Render the report to `path` and return it; None when no column could be scored. `max_rows=None` and
+    `max_columns=None` render every row and every column (`--full-report`)."""
+    scored = [c for c in drift.columns if c.score is not None and c.kind != "target"]
+    shown = shown_columns(drift, max_columns)
     columns = [ReportColumn(c.column, c.kind == "numeric" or (c.kind in ("prediction", "target") and
                                                                  _is_numeric(reference.data, c.column)),
                             c.method, c.threshold)
-               for c in drift.columns if c.score is not None and c.kind != "target"]
+               for c in shown]
     if not columns:
         return None
     names = [c.name for c in columns]
@@ -57,7 +75,10 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
               f"sample of {len(current):,} of {len(data.current):,} window rows and {len(ref):,} of "
               f"{len(reference.data):,} reference rows ({reference.version}). The verdict was decided on every "
               f"row against the reference profile; thresholds shown are the ones it used. "
-              f"{drift.false_alarm_control or ''}")
+              + (f"Shown: the {len(shown)} of {len(scored)} scored columns that drifted or are nearest their "
+                 f"thresholds (every column's score is in the run's column-drift artifact). "
+                 if len(shown) < len(scored) else "")
+              + f"{drift.false_alarm_control or ''}")
     typed = [ReportColumn(c.name, c.numeric, c.method, c.threshold) for c in columns]
     cur = pd.DataFrame({c.name: _values(current[c.name], c.numeric) for c in columns})
     base = pd.DataFrame({c.name: _values(ref[c.name], c.numeric) for c in columns if c.name in ref})
@@ -72,7 +93,8 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
 
 
 def store_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
-                        key: str, max_rows: int | None = DEFAULT_MAX_ROWS) -> str | None:
+                        key: str, max_rows: int | None = DEFAULT_MAX_ROWS,
+                        max_columns: int | None = None) -> str | None:
     """Render the report to the artifact `key` (`reports/<model>/<stamp>/drift.html`) and return its URL;
     None when no column could be scored.
 
@@ -83,11 +105,11 @@ def store_window_report(config: ModelConfig, data: WindowData, reference: Refere
     reports = key.split("/", 1)[0]
     if artifacts.is_local():
         return render_window_report(config, data, reference, drift, Path(artifacts.url_for(key)),
-                                    Path(artifacts.url_for(reports)), max_rows=max_rows)
+                                    Path(artifacts.url_for(reports)), max_rows=max_rows, max_columns=max_columns)
     with tempfile.TemporaryDirectory(prefix="driftflow-report-") as folder:
         local = Path(folder)
         written = render_window_report(config, data, reference, drift, local / key, local / reports,
-                                       max_rows=max_rows)
+                                       max_rows=max_rows, max_columns=max_columns)
         if written is None:
             return None
         assets = local / reports / ASSETS

@@ -144,6 +144,27 @@ def test_the_html_report_is_a_bounded_sample_that_shares_its_javascript(
     assert len(list((tmp_path / "reports" / "_assets").glob("*.js"))) == 1
 
 
+def test_a_report_of_many_columns_shows_the_prediction_and_those_nearest_their_thresholds(
+        config: ModelConfig, reference: Reference, warm_week: DriftSummary, tmp_path: Path) -> None:
+    """Rendering costs per column: with `max_columns` the report keeps the prediction, the drifted features and
+    then those whose score is nearest their threshold, in the summary's order, and says what it left out."""
+    from tasks.monitor.window_report import shown_columns
+
+    scored = [c for c in warm_week.columns if c.score is not None and c.kind != "target"]
+    assert shown_columns(warm_week, None) == scored == shown_columns(warm_week, len(scored))
+    three = shown_columns(warm_week, 3)
+    closest = max((c for c in scored if c.kind != "prediction" and c.column != "temp"),
+                  key=lambda c: (c.drifted, (c.score or 0) / c.threshold))
+    assert {c.column for c in three} == {"delay_proba", "temp", closest.column}
+    assert three == [c for c in scored if c in three]  # the summary's order
+    data = WindowData(WINDOW, flights_batch(1500, seed=1, temp_shift=25), flights_batch(1500, seed=2))
+    path = tmp_path / "reports" / "m" / "w" / "drift.html"
+    written = render_window_report.fn(config, data, reference, warm_week, path, tmp_path / "reports", max_rows=500,
+                                      max_columns=3)
+    assert f"Shown: the 3 of {len(scored)} scored columns that drifted or are nearest their thresholds" in \
+        Path(str(written)).read_text()
+
+
 def test_an_all_null_column_is_reported_not_measured(awkward_week: DriftSummary) -> None:
     """A feature with no values in the window gets an issue and no score; the others are still measured."""
     temp = column(awkward_week, "temp")

@@ -70,7 +70,8 @@ def _labelled(config: ModelConfig, frame: pd.DataFrame, needed: list[str]) -> pd
     target = config.columns.target.column
     if target not in frame:  # no labels at all: an empty labelled window, as read_range gives it
         return frame.loc[[], [config.source.id]].reset_index(drop=True)
-    return _columns(frame[frame[target].notna()], needed)
+    present = [c for c in needed if c in frame]
+    return frame.loc[frame[target].notna().to_numpy(), present].reset_index(drop=True)  # copies those columns only
 
 
 def window_bounds(window: Window) -> tuple[datetime, datetime]:

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from cronsim import CronSim, CronSimError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from tasks.config.load import _describe, yaml_problem
+from tasks.config.sections import valid_cron
 from tasks.config.types import Duration, Strict
 from tasks.errors import ConfigError
 from tasks.settings import project_dir
@@ -72,14 +72,6 @@ class SecretRef(Strict):
         except ValueError:
             raise ConfigError(f"{where}: no Prefect Secret block named {self.secret!r}") from None
         return str(stored)
-
-
-def _cron(value: str) -> str:
-    try:
-        CronSim(value, datetime(2000, 1, 1))
-    except CronSimError as exc:
-        raise ValueError(f"{value!r} is not a valid cron expression ({exc})") from None
-    return value
 
 
 
@@ -136,7 +128,7 @@ class HealthSchedule(Strict):
     @field_validator("cron")
     @classmethod
     def valid(cls, value: str) -> str:
-        return _cron(value)
+        return valid_cron(value)
 
 
 class RetentionConfig(Strict):
@@ -147,7 +139,7 @@ class RetentionConfig(Strict):
     @field_validator("cron")
     @classmethod
     def valid(cls, value: str) -> str:
-        return _cron(value)
+        return valid_cron(value)
 
 
 class OperationsConfig(Strict):

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/decision_quality.py                       # every dataset (~15 min)
     .venv/bin/python benchmarks/decision_quality.py --dataset measles --dataset rain
     .venv/bin/python benchmarks/decision_quality.py --markdown docs/decision-quality.md   # refresh the doc
+    .venv/bin/python benchmarks/decision_quality.py --replay   # the loop closed: retrains run, promotions judged
 
 Each dataset is set up as a new user would (benchmarks/quality/scenario.py): its table becomes an inference
 log in a SQLite warehouse under a temporary DRIFTFLOW_HOME, scored by a model trained on its first period;
@@ -10,6 +11,9 @@ the model's YAML and a minimal suite use the shipped defaults. Every scheduled w
 monitor flow in this process (as `driftflow backfill` runs it), and through Evidently's default
 dataset-drift rule for comparison. The table counts false `drift` verdicts before the documented change,
 the delay to the first `drift` after it, and the retrain requests the verdicts make.
+
+`--replay` closes the loop instead (benchmarks/quality/replay.py): the serving model is registered from its
+file, each accepted retrain runs before the next window, and each promotion is judged on the windows it served.
 
 Needs the `bench` dependency group (`uv sync --group bench`; installed by `make install`).
 """
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:  # run as a script: make `benchmarks` importable like `tasks` and `flows`
@@ -47,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions", action="store_true",
                         help="monitor with actions on (retrain requests through the real path) and report "
                              "what the store recorded")
+    parser.add_argument("--replay", action="store_true",
+                        help="replay each history with the loop closed (retrains run in process) and judge each "
+                             "promotion on the windows it served; late labels shown on --late-label")
+    parser.add_argument("--late-label", default="rain", help="with --replay: the dataset whose third window's "
+                        "labels arrive after the replay (default: rain)")
     parser.add_argument("--keep", type=Path, help="keep the warehouses, stores and reports in this folder")
     args = parser.parse_args(argv)
 
@@ -62,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(DATASETS))
     if unknown:
         parser.error(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}")
+    if args.replay:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            return replay(names, root, args.late_label, keep=args.keep is not None)
     results = []
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # short runs: no heartbeat join
         for name in names:
@@ -81,6 +94,30 @@ def main(argv: list[str] | None = None) -> int:
         write_markdown(args.markdown, markdown_table(results, command.strip()))
         print(f"\nwrote {args.markdown}")
     if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+def replay(names: list[str], root: Path, late_label: str, *, keep: bool) -> int:
+    """The closed-loop replay of each dataset, then its tables (markdown, as docs/decision-quality.md shows them)."""
+    from benchmarks.quality import DATASETS
+    from benchmarks.quality.replay import replay_dataset, replay_tables
+
+    def progress(window: dict[str, Any]) -> None:
+        request = window.get("retrain") or {}
+        print(f"  {window['window_end'][:10]} {window['verdict']:<17} {request.get('status', '')}",
+              file=sys.stderr, flush=True)
+
+    results = []
+    for name in names:
+        print(f"{name}: setting up and replaying with the loop closed…", file=sys.stderr, flush=True)
+        results.append(replay_dataset(DATASETS[name], root / name, late_label=name == late_label,
+                                      progress=progress))
+        print(f"{name}: {results[-1].windows} windows in {results[-1].seconds:.0f} s", file=sys.stderr, flush=True)
+        if not keep:
+            shutil.rmtree(root / name, ignore_errors=True)
+    print(replay_tables(results))
+    if not keep:
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

@@ -124,16 +124,18 @@ def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
 
 
 def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dict[str, object] | None:
-    """The reference that was active at window time `window_end`: the latest activated at or before it.
+    """The reference that was active at window time `window_end`: the latest activated before it.
 
-    Windows older than the first activation use the first reference (a registered champion's reference
-    also serves the history before its registration).
+    A reference activated at a window's end (the promotion or rollback its verdict led to) serves the windows
+    after it: that window itself was measured against the one before, and a rerun of it is too. Windows older
+    than the first activation use the first reference (a registered champion's reference also serves the
+    history before its registration).
     """
     table = reference_snapshots
     moment = utc_naive(window_end)
     with engine.connect() as conn:
         row = conn.execute(sa.select(table).where(
-            table.c.model == model, table.c.active_from.is_not(None), table.c.active_from <= moment)
+            table.c.model == model, table.c.active_from.is_not(None), table.c.active_from < moment)
             .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
         if row is None:
             row = conn.execute(sa.select(table).where(table.c.model == model, table.c.active_from.is_not(None))
@@ -143,15 +145,16 @@ def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dic
 
 def version_reference_row(engine: sa.Engine, model: str, model_version: int,
                           window_end: datetime | None) -> dict[str, object] | None:
-    """The reference of a model version: the latest activated for it at or before window time `window_end`,
-    else its latest (a version never promoted still has the reference it was registered with); None if none."""
+    """The reference of a model version: the latest activated for it before window time `window_end` (see
+    `reference_row_at`), else its latest (a version never promoted still has the reference it was registered
+    with); None if none."""
     table = reference_snapshots
     mine = sa.and_(table.c.model == model, table.c.model_version == model_version)
     with engine.connect() as conn:
         row = None
         if window_end is not None:
             row = conn.execute(sa.select(table).where(mine, table.c.active_from.is_not(None),
-                                                      table.c.active_from <= utc_naive(window_end))
+                                                      table.c.active_from < utc_naive(window_end))
                                .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
         if row is None:
             row = conn.execute(sa.select(table).where(mine).order_by(table.c.created_at.desc()).limit(1)).first()

@@ -84,8 +84,10 @@ def fit_candidate(config: ModelConfig, data: pd.DataFrame, start: datetime, end:
     train = labelled[labelled[ts] < split]
     holdout = labelled[labelled[ts] >= split]
     if len(train) == 0 or len(holdout) == 0:
-        raise TrainerError(f"{config.name}: no labelled rows to train on in [{start:%Y-%m-%d}, {end:%Y-%m-%d}) "
-                           f"(train {len(train)}, holdout {len(holdout)} rows)")
+        empty = (f"to train on in [{start:%Y-%m-%d}, {split:%Y-%m-%d})" if len(train) == 0 else
+                 f"in the holdout [{split:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) (retraining.holdout)")
+        raise TrainerError(f"{config.name}: no labelled rows {empty} (train {len(train)}, holdout {len(holdout)} "
+                           "rows)")
     features = train[[c for c in (config.source.id, ts, *config.columns.features) if c in train]]
     model = train_with(trainer, trainer_name or str(getattr(trainer, "__name__", "trainer")), features,
                        train[target], config)

@@ -16,6 +16,7 @@ from tasks.registry.references import load_reference
 from tasks.registry.versions import champion, versions
 from tasks.retrain.trigger import request_retraining, requests_of
 from tasks.store.engine import open_store
+from tasks.store.windows import audit_rows
 from tests.flows.conftest import log_week, week, window_end
 
 SEASON_SHIFT = {"temp": 40.0, "wind_speed": 15.0, "distance": 800.0}
@@ -72,6 +73,24 @@ def test_promotion_refreshes_the_reference(monitored: ModelConfig, project: Any)
     assert requests_of(store, "flights-delay")[0]["status"] == "promoted"
     third = run(3)
     assert third["reference_version"] == "v2"
+
+
+def test_a_rerun_of_the_window_that_led_to_a_promotion_keeps_the_reference_it_was_measured_against(
+        monitored: ModelConfig, project: Any) -> None:
+    """The window whose drift promoted v2 was measured against v1; run again after the promotion, it is
+    measured against v1 again: same verdict, reasons and reference, revision 1, nothing audited. The next
+    window is measured against v2."""
+    config = project(retraining__promote_if={"min_gain": -1.0})  # any scorable challenger wins
+    drift_weeks(config, 1, 2, 3)
+    run(1)
+    first = run(2)
+    assert first["reference_version"] == "v1"
+    assert execute(retrain, UUID(first["retrain"]["flow_run_id"]))["outcome"] == "promoted"
+    again = run(2)
+    assert (again["verdict"], again["reasons"], again["reference_version"], again["revision"]) == \
+        (first["verdict"], first["reasons"], "v1", 1)
+    assert audit_rows(open_store(), "flights-delay") == []
+    assert run(3)["reference_version"] == "v2"
 
 
 def test_a_worse_challenger_is_rejected_and_cooldown_refuses_the_next(monitored: ModelConfig,

@@ -19,6 +19,7 @@ from benchmarks.quality.evaluation import (
     summarise,
     timeline,
 )
+from benchmarks.quality.replay import Promotion, ReplayResult, in_progress_refusals, replay_tables
 from benchmarks.quality.report import END, START, markdown_table, write_markdown
 from benchmarks.quality.scenario import PREDICTION, minimal_suite, model_yaml
 
@@ -113,6 +114,17 @@ def test_each_model_yaml_is_valid_and_leaves_the_drift_policy_at_its_defaults(na
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
+def test_with_a_registered_champion_the_reference_is_the_default_and_a_window_is_enough_holdout(name: str) -> None:
+    """For the closed loop: the champion's reference (re-baselined by each promotion), and a holdout of one
+    window may gate a challenger (the windows hold fewer rows than the default 200)."""
+    from tasks.config import parse_model_config
+
+    config = parse_model_config(model_yaml(DATASETS[name], registered=True), f"{name}.yaml")
+    assert config.reference.from_ == "champion_training_window"
+    assert config.retraining_or_fail.promote_if.min_holdout_rows == DATASETS[name].min_rows
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
 def test_each_minimal_suite_is_usable_by_great_expectations(name: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import json
@@ -157,3 +169,49 @@ def test_the_markdown_block_is_replaced_between_its_markers_and_the_rest_kept(tm
     fresh = tmp_path / "fresh.md"
     write_markdown(fresh, "a table")
     assert fresh.read_text() == f"{START}\na table\n{END}\n"
+
+
+# --- the closed-loop replay ----------------------------------------------------------------------------------
+
+def promotion(new: float | None, old: float | None, lower_is_better: bool = True) -> Promotion:
+    return Promotion(version=2, replaced=1, promoted_at=YEARS[3], windows=2, rows=100, new=new, old=old,
+                     lower_is_better=lower_is_better)
+
+
+def test_a_promotion_paid_when_the_promoted_model_served_better_than_the_one_it_replaced() -> None:
+    assert promotion(0.8, 1.0).paid is True  # mae: lower is better
+    assert promotion(1.2, 1.0).paid is False
+    assert promotion(0.7, 0.6, lower_is_better=False).paid is True  # roc_auc: higher is better
+    assert promotion(None, 0.6).paid is None  # never served a labelled window: not measured
+
+
+def test_the_replay_tables_count_the_promotions_that_paid_and_show_the_late_label() -> None:
+    """A promotion that served no labelled window (the last window's) is counted apart, not as unpaid."""
+    result = ReplayResult(name="measles", windows=32, metric="mae", seconds=60.0,
+                          requests={"promoted": 3, "refused": 3},
+                          promotions=[promotion(0.8, 1.0), promotion(1.2, 1.0), promotion(None, None)],
+                          late_label={"window_end": YEARS[2], "cause": "relabel", "old_status": "ok",
+                                      "new_status": "warn", "changes": ["labels", "performance"]})
+    text = replay_tables([result])
+    assert "| measles | 32 | 60 s | promoted 3, refused 3 | 0 | 3 | 0 | 1 of 2 (1 more served no labelled window) |" \
+        in text
+    assert "Promotions that paid: 1 of 2 (1 more served no labelled window)." in text
+    assert "window ending 2002-01-01 audited as `relabel`: ok → warn, changed: labels, performance" in text
+
+
+def test_a_refusal_names_an_in_progress_retrain_of_an_earlier_window_only_when_it_is_earlier(tmp_path: Path) -> None:
+    from tasks.store.engine import upgrade_store
+    from tasks.store.schema import retrain_requests
+
+    store = upgrade_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+    def refused(key: str, end: datetime, blocking: datetime) -> dict[str, object]:
+        return {"idempotency_key": key, "model": "m", "window_end": end.replace(tzinfo=None), "status": "refused",
+                "decision": "", "requested_at": end.replace(tzinfo=None), "reason": (
+                    f"refused: a retraining is already in progress (requested for the window ending "
+                    f"{blocking:%Y-%m-%d %H:%M})")}
+
+    with store.begin() as conn:
+        conn.execute(retrain_requests.insert(), [refused("a", YEARS[4], YEARS[3]), refused("b", YEARS[5], YEARS[6])])
+    found = in_progress_refusals(store, "m")
+    assert len(found) == 1 and found[0].startswith("2004-01-01: refused: a retraining is already in progress")

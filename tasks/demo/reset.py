@@ -13,6 +13,7 @@ from tasks.store.schema import (
     model_versions,
     monitor_runs,
     performance,
+    reference_activations,
     reference_snapshots,
     retrain_requests,
     validation_results,
@@ -37,6 +38,8 @@ def reset_to_first_champion(store: sa.Engine, model: str) -> None:
         conn.execute(sa.delete(model_versions).where(model_versions.c.model == model, model_versions.c.version > 1))
         conn.execute(sa.delete(reference_snapshots).where(reference_snapshots.c.model == model,
                                                           reference_snapshots.c.version != "v1"))
+        conn.execute(sa.delete(reference_activations).where(reference_activations.c.model == model,
+                                                            reference_activations.c.version != "v1"))
         conn.execute(sa.update(model_versions).where(model_versions.c.model == model)
                      .values(status="champion", served_to=None))
         activate_reference(conn, model, "v1")

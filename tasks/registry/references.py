@@ -27,7 +27,7 @@ from tasks.monitor.profile import ReferenceProfile
 from tasks.registry.profiles import performance_chunks, profile_reference, read_profile, write_profile
 from tasks.results import Reference
 from tasks.retries import STORE_OUTAGE
-from tasks.store.schema import reference_snapshots
+from tasks.store.schema import reference_activations, reference_snapshots
 
 TRAINING_WINDOW = "champion_training_window"  # a trained version: its training window scored by it
 LOG_WINDOW = "log_window"  # a registered version: a named window of the inference log
@@ -96,6 +96,10 @@ def activate_reference(conn: sa.Connection, model: str, version: str, active_fro
                            .values(**values))
     if updated.rowcount != 1:
         raise NoReferenceError(f"{model}: no reference snapshot {version!r} to activate")
+    if active_from is not None:
+        conn.execute(sa.insert(reference_activations).values(
+            model=model, version=version, active_from=utc_naive(active_from),
+            activated_at=utc_naive(datetime.now(UTC))))
 
 
 def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
@@ -124,23 +128,16 @@ def fixed_window_snapshot(engine: sa.Engine, config: ModelConfig) -> str:
 
 
 def reference_row_at(engine: sa.Engine, model: str, window_end: datetime) -> dict[str, object] | None:
-    """The reference that was active at window time `window_end`: the latest activated before it.
+    """The reference that was active at window time `window_end`: the latest activated before it, read from
+    every activation there was (`reference_activations`), so a rollback that activates an older reference again
+    does not change what the windows before it were measured against.
 
     A reference activated at a window's end (the promotion or rollback its verdict led to) serves the windows
     after it: that window itself was measured against the one before, and a rerun of it is too. Windows older
     than the first activation use the first reference (a registered champion's reference also serves the
     history before its registration).
     """
-    table = reference_snapshots
-    moment = utc_naive(window_end)
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(table).where(
-            table.c.model == model, table.c.active_from.is_not(None), table.c.active_from < moment)
-            .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
-        if row is None:
-            row = conn.execute(sa.select(table).where(table.c.model == model, table.c.active_from.is_not(None))
-                               .order_by(table.c.active_from, table.c.created_at).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return _activated(engine, model, window_end)
 
 
 def version_reference_row(engine: sa.Engine, model: str, model_version: int,
@@ -148,16 +145,32 @@ def version_reference_row(engine: sa.Engine, model: str, model_version: int,
     """The reference of a model version: the latest activated for it before window time `window_end` (see
     `reference_row_at`), else its latest (a version never promoted still has the reference it was registered
     with); None if none."""
-    table = reference_snapshots
-    mine = sa.and_(table.c.model == model, table.c.model_version == model_version)
+    row = _activated(engine, model, window_end, reference_snapshots.c.model_version == model_version) \
+        if window_end is not None else None
+    if row is None:
+        table = reference_snapshots
+        with engine.connect() as conn:
+            found = conn.execute(sa.select(table).where(table.c.model == model, table.c.model_version == model_version)
+                                 .order_by(table.c.created_at.desc()).limit(1)).first()
+        row = dict(found._mapping) if found else None
+    return row
+
+
+def _activated(engine: sa.Engine, model: str, window_end: datetime | None,
+               *conditions: sa.ColumnElement[bool]) -> dict[str, object] | None:
+    """The snapshot of the latest activation before `window_end` among those matching `conditions`; without
+    one, that of the first activation (None: never activated). Ties go to the later activation."""
+    table, activations = reference_snapshots, reference_activations
+    joined = sa.select(table).select_from(activations.join(table, sa.and_(
+        table.c.model == activations.c.model, table.c.version == activations.c.version))).where(
+        activations.c.model == model, *conditions)
     with engine.connect() as conn:
         row = None
         if window_end is not None:
-            row = conn.execute(sa.select(table).where(mine, table.c.active_from.is_not(None),
-                                                      table.c.active_from < utc_naive(window_end))
-                               .order_by(table.c.active_from.desc(), table.c.created_at.desc()).limit(1)).first()
+            row = conn.execute(joined.where(activations.c.active_from < utc_naive(window_end))
+                               .order_by(activations.c.active_from.desc(), activations.c.id.desc()).limit(1)).first()
         if row is None:
-            row = conn.execute(sa.select(table).where(mine).order_by(table.c.created_at.desc()).limit(1)).first()
+            row = conn.execute(joined.order_by(activations.c.active_from, activations.c.id).limit(1)).first()
     return dict(row._mapping) if row else None
 
 

@@ -188,3 +188,15 @@ model_events = sa.Table(
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Index("ix_model_events_model", "model", "window_end"),
 )
+
+# Every activation of a reference in window time, never overwritten: which reference a past window was measured
+# against (a rollback activates an older reference again without erasing when the newer one served).
+reference_activations = sa.Table(
+    "reference_activations", metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),  # reference_snapshots.version
+    sa.Column("active_from", sa.DateTime(), nullable=False),
+    sa.Column("activated_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_reference_activations_model", "model", "active_from"),
+)

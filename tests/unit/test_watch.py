@@ -139,6 +139,11 @@ def test_a_worse_promotion_is_rolled_back_once_its_windows_have_matured(config: 
         "rolled_back", 2, 1)
     assert watch_champion(store, config, decided_at) is None
     assert sum(e["event"] == "rolled_back" for e in events_of(store, config.name)) == 1
+    # History keeps what each window was measured against: v1 before the promotion and again after the
+    # rollback, v2 in between (the rollback activates v1 again without erasing when v2 served)
+    served = {end: load_reference.fn(store, config, at=end).version for end in (
+        PROMOTED_AT, PROMOTED_AT + timedelta(days=7), decided_at, decided_at + timedelta(days=7))}
+    assert list(served.values()) == ["v1", "v2", "v2", "v1"], served
 
 
 def test_a_model_without_a_watch_is_never_judged(config: ModelConfig) -> None:

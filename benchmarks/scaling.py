@@ -204,6 +204,14 @@ def print_series(title: str, name: str, sizes: list[int], runs: list[ChildRun], 
         print(f"{size:>12,}{figures(run)}{run.result['work_s'] / size * unit:>{len(per) + 2}.3f}"
               f"{step:>{len(more) + 2}}")
     linear(name, sizes, runs, unit, unit_name)
+    print_phases(sizes, runs)
+
+
+def print_phases(sizes: list[int], runs: list[ChildRun]) -> None:
+    """The monitor's task runs as the Prefect server recorded them (wall s, those of 0.05 s or more)."""
+    print("task runs (wall s):")
+    for size, run in zip(sizes, runs, strict=True):
+        print(f"{size:>12,}: " + ", ".join(f"{k} {v:.2f}" for k, v in run.result["phases"].items()))
 
 
 def by_rows(url: sa.URL, api_url: str, sizes: list[int], repeat: int) -> None:
@@ -236,6 +244,8 @@ def by_history(url: sa.URL, api_url: str, rows: int) -> None:
           f"{'peak RSS MB':>13}{'rerun:':>8}{'work s':>8}{'work CPU s':>11}{'peak RSS MB':>13}")
     for count, one, again in zip(stored, first, rerun, strict=True):
         print(f"{count:>16,}{'':>14}{figures(one)}{'':>8}{figures(again)}")
+    print("first record, ", end="")
+    print_phases(stored, first)
     work = [float(r.result["work_s"]) for r in first]
     rework = [float(r.result["work_s"]) for r in rerun]
     print(f"history: work s with {stored[-1]:,} recorded windows against {stored[1]:,}: first record "

@@ -32,6 +32,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -151,15 +152,17 @@ def ensure_table(url: sa.URL, table: str, rows: int, reference_rows: int) -> Non
           flush=True)
 
 
-def model_yaml(table: str, name: str = MODEL) -> str:
-    """A model configuration for `table`: fixed thresholds, features as breaches, one window decides."""
+def model_yaml(table: str, name: str = MODEL, numeric: Sequence[str] = tuple(NUMERIC),
+               categorical: Sequence[str] = tuple(CATEGORICAL)) -> str:
+    """A model configuration for `table`: fixed thresholds, features as breaches, one window decides; it
+    monitors the `numeric` and `categorical` features given (by default all 22)."""
     return f"""# Benchmark model: written by benchmarks/monitor_window.py or benchmarks/many_models.py
 name: {name}
 task: classification
 source: {{table: {table}, timestamp: ts, id: id}}
 columns:
-  numeric: [{", ".join(NUMERIC)}]
-  categorical: [{", ".join(CATEGORICAL)}]
+  numeric: [{", ".join(numeric)}]
+  categorical: [{", ".join(categorical)}]
   prediction: prediction
   target: {{column: target}}
 schedule: {{cron: "0 0 * * 1", timezone: UTC, window: 7d}}

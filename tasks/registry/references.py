@@ -199,10 +199,11 @@ def load_reference(engine: sa.Engine, config: ModelConfig, at: datetime | None =
             found = conn.execute(sa.select(table).where(table.c.model == config.name, table.c.active.is_(True)))
         first = found.first()
         row = dict(first._mapping) if first else None
-    if at is not None and config.reference.from_ != "fixed_window":
-        row = reference_row_at(engine, config.name, at) or row
-    if model_version is not None and config.reference.from_ != "fixed_window":
-        row = version_reference_row(engine, config.name, model_version, at) or row
+    if config.reference.from_ != "fixed_window":
+        chosen = version_reference_row(engine, config.name, model_version, at) if model_version is not None else None
+        if chosen is None and at is not None:
+            chosen = reference_row_at(engine, config.name, at)
+        row = chosen or row
     if row is None:
         raise NoReferenceError(f"{config.name}: no reference snapshot yet; register the model's champion first: "
                                f"`driftflow register {config.name} --logged --reference-start … --reference-end …` "

@@ -20,7 +20,7 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
-from tasks.monitor.served import Served, served_by, superseded, version_notes
+from tasks.monitor.served import Served, missing_column, served_by, superseded, version_notes
 from tasks.monitor.tidy import tidy_window, unmeasurable
 from tasks.monitor.validate import validate_window
 from tasks.monitor.window_report import store_window_report
@@ -107,7 +107,8 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
             validation = unmeasurable(validation, measured_drift.problem)
         else:
             serving = current_champion["version"] if current_champion else None
-            noted = [*version_notes(served, reference.model_version, serving, "predictions"),
+            noted = [*missing_column(config, data.current),
+                     *version_notes(served, reference.model_version, serving, "predictions"),
                      *version_notes(labels_served, baseline.model_version, serving, "labelled predictions"),
                      *measured_drift.notes]
             measured_drift = replace(measured_drift, notes=noted)

@@ -60,6 +60,15 @@ def served_by(config: ModelConfig, rows: pd.DataFrame) -> Served:
     return Served({str(label): int(rows) for label, rows in ordered})
 
 
+def missing_column(config: ModelConfig, rows: pd.DataFrame) -> list[str]:
+    """A note when the configured version column is not in the window (a typo, or a column not logged yet)."""
+    column = config.source.model_version
+    if column is None or column in rows:
+        return []
+    return [f"source.model_version {column!r} is not a column of the window: predictions compared with the "
+            "active reference"]
+
+
 def version_notes(served: Served, reference_version: str | None, champion: int | None, role: str) -> list[str]:
     """What the reasons say about the versions that made the rows and which baseline judged them.
 

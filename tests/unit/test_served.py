@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tasks.config import ModelConfig
-from tasks.monitor.served import Served, served_by, superseded, version_notes
+from tasks.monitor.served import Served, missing_column, served_by, superseded, version_notes
 from tests.support import copy_project
 
 
@@ -24,6 +24,10 @@ def test_versions_are_counted_most_rows_first_and_blank_labels_ignored(config: M
     assert (served.label, served.number, served.rows) == ("v2", 2, 6)
     assert served.describe() == "v2 (3 rows), v1 (2 rows) and v7 (1 row)"
     assert served_by(config, rows.drop(columns="served_by")) == Served()
+    assert missing_column(config, rows) == []
+    assert missing_column(config, rows.drop(columns="served_by")) == [
+        "source.model_version 'served_by' is not a column of the window: predictions compared with the active "
+        "reference"]
 
 
 def test_notes_say_which_baseline_judged_the_rows() -> None:

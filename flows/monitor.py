@@ -20,6 +20,7 @@ from tasks.monitor.extract import extract_window
 from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
+from tasks.monitor.rescore import Rescored, rescore_window
 from tasks.monitor.served import Served, missing_column, served_by, superseded, version_notes
 from tasks.monitor.tidy import tidy_window, unmeasurable
 from tasks.monitor.validate import validate_window
@@ -27,14 +28,14 @@ from tasks.monitor.window_report import store_window_report
 from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
 from tasks.registry.versions import champion
-from tasks.results import DriftSummary, Reference, Unmeasurable, ValidationSummary, WindowData
+from tasks.results import DriftSummary, Reference, Unmeasurable, ValidationSummary, Window, WindowData
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.retrain.watch import watch_champion
 from tasks.retries import STORE_OUTAGE
 from tasks.schedule import latest_window_end, next_tick, resolve_window
 from tasks.store.engine import open_store
-from tasks.store.windows import WindowRecord, recorded_ends
+from tasks.store.windows import WindowRecord, recorded_ends, recorded_scorer
 
 STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
                "insufficient_data": "InsufficientData"}
@@ -59,12 +60,41 @@ def scheduled_window_end(config: ModelConfig) -> datetime:
     return latest_window_end(config, runtime.flow_run.scheduled_start_time)
 
 
-def served_versions(config: ModelConfig, extracted: WindowData | Unmeasurable) -> tuple[Served, Served]:
-    """The model versions that made the window's predictions and the labelled rows' (empty without a
-    `source.model_version` column)."""
+def served_versions(config: ModelConfig, extracted: WindowData | Unmeasurable, scored_by: int | None
+                    ) -> tuple[Served, Served]:
+    """The model versions that made the window's predictions and the labelled rows': the one that scored a
+    replayed window, else as the `source.model_version` column says (empty without one)."""
     if isinstance(extracted, Unmeasurable):
         return Served(), Served()
+    if scored_by is not None:
+        return (Served({str(scored_by): len(extracted.current)} if len(extracted.current) else {}),
+                Served({str(scored_by): len(extracted.labelled)} if len(extracted.labelled) else {}))
     return served_by(config, extracted.current), served_by(config, extracted.labelled)
+
+
+def fingerprints(config: ModelConfig, extracted: WindowData | Unmeasurable) -> tuple[str | None, str | None]:
+    """What a rerun compares: the window's rows and its matured labels, as read (none for unreadable rows)."""
+    if isinstance(extracted, Unmeasurable):
+        return None, None
+    return data_fingerprint(config, extracted.current), labels_fingerprint(config, extracted.labelled)
+
+
+def read_and_score(store: Engine, config: ModelConfig, window: Window, scorer: int | None
+                   ) -> tuple[WindowData | Unmeasurable, tuple[str | None, str | None], int | None, str | None]:
+    """The window as measured, the fingerprints of its rows as logged, the version that scored it (None: the
+    log's predictions) and the note saying so."""
+    extracted = extract_window(config, window, features=scorer is not None)
+    measured = fingerprints(config, extracted)
+    if scorer is None or isinstance(extracted, Unmeasurable):
+        return extracted, measured, scorer, None
+    rescored = score_with(store, config, extracted, scorer)
+    return rescored.data, measured, rescored.version, rescored.note
+
+
+@task(name="score-with-champion", cache_policy=NO_CACHE)
+def score_with(store: Engine, config: ModelConfig, extracted: WindowData, version: int) -> Rescored:
+    """A replayed window's predictions made by the champion of its time (see `tasks/monitor/rescore.py`)."""
+    return rescore_window(store, config, extracted, version)
 
 
 def worth_measuring(config: ModelConfig, data: WindowData, validation: ValidationSummary) -> bool:
@@ -75,17 +105,22 @@ def worth_measuring(config: ModelConfig, data: WindowData, validation: Validatio
 
 @flow(name="monitor", flow_run_name=run_name, log_prints=True)
 def monitor(model: str, window_end: datetime | None = None, actions: bool = True,
-            full_report: bool = False, cause: str | None = None) -> Any:
+            full_report: bool = False, cause: str | None = None, replay: bool = False) -> Any:
     """Measure one window of a monitored model and record an explained verdict. A window recorded for the first
-    time behind later ones (a filled hole) has the later windows whose persistence counts it decided again."""
+    time behind later ones (a filled hole) has the later windows whose persistence counts it decided again.
+
+    `replay`: the window's predictions are made by the champion now (a replay's champion of the window's
+    time), not read from the log; a rerun of a window a replay scored scores with the same version."""
     config = load_config(model)
     window = resolve_window(config, window_end or scheduled_window_end(config))
     store = open_store()
     if actions:
         redeliver(store, model)
-    extracted = extract_window(config, window)
     current_champion = champion(store, model)
-    served, labels_served = served_versions(config, extracted)
+    scorer = (current_champion["version"] if current_champion else None) if replay \
+        else recorded_scorer(store, model, window.end)
+    extracted, measured, scorer, scoring_note = read_and_score(store, config, window, scorer)
+    served, labels_served = served_versions(config, extracted, scorer)
     reference = load_reference(store, config, at=window.end, model_version=served.number)
     baseline = reference
     if labels_served.number is not None and labels_served.number != served.number:
@@ -93,9 +128,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     if isinstance(extracted, Unmeasurable):  # rows that cannot be read as data: data_invalid, with the reason
         data = WindowData(window, pd.DataFrame(), pd.DataFrame())
         validation = unmeasurable(ValidationSummary(config.validation.suite, []), extracted.problem)
-        measured: tuple[str | None, str | None] = (None, None)
     else:
-        measured = data_fingerprint(config, extracted.current), labels_fingerprint(config, extracted.labelled)
         data, findings = tidy_window(config, extracted, reference)
         validated = validate_window(config, data.current, window.end)
         validation = replace(validated.summary, outcomes=[*findings, *validated.summary.outcomes])
@@ -107,10 +140,12 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
             validation = unmeasurable(validation, measured_drift.problem)
         else:
             serving = current_champion["version"] if current_champion else None
-            noted = [*missing_column(config, data.current),
-                     *version_notes(served, reference.model_version, serving, "predictions"),
-                     *version_notes(labels_served, baseline.model_version, serving, "labelled predictions"),
-                     *measured_drift.notes]
+            said = [scoring_note] if scoring_note else []  # a scored window: the note says who made them
+            if scorer is None:
+                said += [*missing_column(config, data.current),
+                         *version_notes(served, reference.model_version, serving, "predictions"),
+                         *version_notes(labels_served, baseline.model_version, serving, "labelled predictions")]
+            noted = [*said, *measured_drift.notes]
             measured_drift = replace(measured_drift, notes=noted)
             drift = replace(measured_drift, report_path=report(config, data, reference, measured_drift,
                                                                full_report))
@@ -123,7 +158,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         champion_version=current_champion["version"] if current_champion else None,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
         data_fingerprint=measured[0], labels_fingerprint=measured[1], cause=cause,
-        model_versions=served.counts))
+        model_versions=served.counts, scored_by=scorer))
     if recorded.changes:
         get_run_logger().warning("%s %s: revision %s (%s) changed %s", model, window.end.isoformat(),
                                  recorded.revision, recorded.cause, ", ".join(recorded.changes))

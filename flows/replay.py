@@ -1,6 +1,7 @@
-"""Replay a model's history with actions, as production would have run it: each accepted retrain runs here,
-to completion, before the next window is monitored. No worker and no `serve` are needed, and nothing depends
-on how fast a delivery travels, so two replays of the same history decide the same.
+"""Replay a model's history with actions, as production would have run it: each window scored by the champion
+of its time (where that model can score; else its logged predictions), and each accepted retrain run here, to
+completion, before the next window is monitored. No worker and no `serve` are needed, and nothing depends on
+how fast a delivery travels, so two replays of the same history decide the same.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def replay_history(model: str, ends: list[datetime],
     windows: list[dict[str, Any]] = []
     with deliver_in_process():
         for window_end in ends:
-            windows.append(dict(monitor(model=model, window_end=window_end, actions=True)))  # type: ignore[call-overload]
+            windows.append(dict(monitor(model=model, window_end=window_end, actions=True,  # type: ignore[call-overload]
+                                        replay=True)))
             run_delivered(store, model, window_end)
             progress(windows[-1])
     return windows, summarize_replay(store, load_model_config(model), ends)

@@ -5,8 +5,9 @@ model file (`driftflow register --file`, reference: the dataset's reference peri
 makes can be scored on the same rows; the YAML keeps the default reference, the champion's, which each
 promotion re-baselines.
 `flows.replay.replay_history` monitors every window and runs each accepted retrain (the built-in trainer the
-scenario's YAML names) before the next window, as `driftflow backfill --actions` does. The serving system
-follows the registry: after each window, the rows still to come are scored by the champion of the moment.
+scenario's YAML names) before the next window, as `driftflow backfill --actions` does. The log keeps what the
+first serving model predicted throughout, as a user's history would; the replay scores each window with the
+champion of its time.
 
 Each promotion is judged where it counts: the promoted and the replaced model, scored on the same labelled
 rows of the windows the promoted one served. A late label is shown on one window: its labels are blank when
@@ -30,7 +31,7 @@ import sqlalchemy as sa
 from benchmarks.quality import driftflow_environment
 from benchmarks.quality.datasets import TIMESTAMP, Dataset
 from benchmarks.quality.evaluation import LOWER_IS_BETTER
-from benchmarks.quality.scenario import PREDICTION, Scenario, in_period, serve, set_up
+from benchmarks.quality.scenario import Scenario, in_period, set_up
 
 LATE_WINDOW = 2  # the window whose labels arrive late: the third monitored one
 IN_PROGRESS = re.compile(r"in progress \(requested for the window ending (\d{4}-\d\d-\d\d \d\d:\d\d)\)")
@@ -91,13 +92,7 @@ def replay_dataset(dataset: Dataset, home: Path, *, late_label: bool = False,
         if late is not None:  # the window's labels have not arrived when it is monitored
             log.loc[in_period(log, (late.start, late.end)).index, dataset.target] = np.nan
             replace_rows(url, scenario, log, late.start, late.end)
-        serving = ServingSystem(scenario, url, log)
-
-        def after_window(window: dict[str, Any]) -> None:
-            serving.follow_champion(datetime.fromisoformat(window["window_end"]))
-            progress(window)
-
-        replay_history(dataset.name, ends, after_window)
+        replay_history(dataset.name, ends, progress)
         audit = None
         if late is not None:  # they arrive: the window is rewritten with them
             arrived = in_period(scenario.log, (late.start, late.end))[dataset.target]
@@ -128,34 +123,6 @@ def register_serving_model(scenario: Scenario, path: Path) -> None:
     register_model(open_store(), load_model_config(dataset.name, scenario.config_dir),
                    reference_start=dataset.reference[0], reference_end=dataset.reference[1], file=path,
                    trained_to=dataset.train[1])
-
-
-class ServingSystem:
-    """The user's serving system: the rows not yet monitored are scored by whichever model is champion."""
-
-    def __init__(self, scenario: Scenario, url: str, log: pd.DataFrame) -> None:
-        self.scenario, self.url, self.log = scenario, url, log
-        self.version = self._champion()["version"]
-
-    def _champion(self) -> dict[str, Any]:
-        from tasks.registry.versions import champion
-        from tasks.store.engine import open_store
-
-        row = champion(open_store(), self.scenario.model)
-        assert row is not None, "the serving model is registered first"
-        return row
-
-    def follow_champion(self, after: datetime) -> None:
-        """After the window ending `after`: a new champion (promoted, or rolled back to) scores the rest."""
-        from tasks.registry.model_files import load_estimator
-
-        row = self._champion()
-        if row["version"] == self.version:
-            return
-        self.version = row["version"]
-        rest = self.log[self.log[TIMESTAMP] >= naive(after)]
-        self.log.loc[rest.index, PREDICTION] = serve(self.scenario.dataset, rest, load_estimator(row))[PREDICTION]
-        replace_rows(self.url, self.scenario, self.log, after, None)
 
 
 def naive(moment: datetime) -> datetime:

@@ -52,8 +52,9 @@ def run(model: ModelOption, window_end: Annotated[str, typer.Option(help="End of
 def backfill(model: ModelOption, start: Annotated[str, typer.Option(help="First window end (ISO, UTC)")],
              end: Annotated[str, typer.Option(help="Last window end (ISO, UTC)")], as_json: JsonOption = False,
              actions: Annotated[bool, typer.Option(
-                 help="Replay with actions: each accepted retrain runs here to completion before the next "
-                      "window (no worker or serve needed); prints what the policy cost and bought")] = False
+                 help="Replay with actions: each window scored by the champion of its time, each accepted "
+                      "retrain run here to completion before the next window (no worker or serve needed); "
+                      "prints what the policy cost and bought")] = False
              ) -> None:
     """Monitor every scheduled window whose end lies in [start, end], oldest first."""
     api_url = configure_prefect()

@@ -31,14 +31,17 @@ def overlaps(window: Window) -> bool:
 
 
 def read_window(config: ModelConfig, window: Window, url: str | None = None,
-                *, compact: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                *, compact: bool = False, features: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(current rows with the monitored columns, labelled rows of the matured window), each exact in UTC.
 
     The same frames as `read_range(monitored)` and `read_range(labelled, labelled_only=True)`; `compact`
-    turns the configured categorical columns into pandas categoricals (less memory on long windows).
+    turns the configured categorical columns into pandas categoricals (less memory on long windows);
+    `features` keeps the features in the labelled rows too (a replay scores them with a model).
     """
     wanted = config.monitored_columns
     needed = labelled_columns(config)
+    if features:
+        needed = [*needed, *(c for c in config.columns.features if c not in needed)]
     if not overlaps(window):
         current = read_range(config, wanted, window.start, window.end, url)
         labelled = read_range(config, needed, window.labelled_start, window.labelled_end, url, labelled_only=True)

@@ -37,6 +37,7 @@ monitor_runs = sa.Table(
     sa.Column("revision", sa.Integer(), nullable=False, server_default="1"),  # bumped by an audited change
     sa.Column("first_recorded_at", sa.DateTime()),
     sa.Column("measurements", sa.JSON()),  # what the verdict was decided from: re-deciding needs no re-measuring
+    sa.Column("scored_by", sa.Integer()),  # the version that scored a replayed window; NULL: the log's predictions
 )
 
 column_drift = sa.Table(

@@ -21,7 +21,7 @@ from tasks.store.schema import (
 
 # What a rerun compares with the record it replaces; any difference is a new revision with an audit row.
 AUDITED = ("status", "reasons", "reference_version", "row_count", "labelled_rows", "data_fingerprint",
-           "labels_fingerprint")
+           "labels_fingerprint", "scored_by")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class WindowRecord:
     labels_fingerprint: str | None = None
     cause: str | None = None  # why this window is rerun, when the caller knows better (`refill`)
     model_versions: dict[str, int] | None = None  # the versions that made the window's predictions: rows each
+    scored_by: int | None = None  # the version that scored the window in a replay; None: the logged predictions
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,18 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
         "quarantined_rows": record.validation.quarantined_rows,
         "severe": record.verdict.severe,
         "model_versions": record.model_versions or None,
+        "scored_by": record.scored_by,
         "measurements": None if record.drift is None else {
             "false_alarm_control": record.drift.false_alarm_control, "notes": record.drift.notes},
     }
+
+
+def recorded_scorer(engine: sa.Engine, model: str, window_end: datetime) -> int | None:
+    """The version that scored a recorded window (a replayed one); None for a window read from the log or not
+    recorded."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(monitor_runs.c.scored_by).where(
+            monitor_runs.c.model == model, monitor_runs.c.window_end == utc_naive(window_end))).scalar()
 
 
 def breach_history(engine: sa.Engine, model: str, window_ends: list[datetime]) -> list[bool | None]:

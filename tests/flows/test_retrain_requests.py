@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 
 from flows import retrain as retrain_module
+from flows.monitor import monitor
 from flows.replay import replay_history
 from flows.retrain import retrain
 from tasks.config import ModelConfig
+from tasks.db import as_utc
 from tasks.errors import TrainerError
 from tasks.registry.events import events_of
 from tasks.registry.references import load_reference
@@ -28,6 +30,7 @@ from tasks.retrain.trigger import fail_request, finish_request, request_retraini
 from tasks.schedule import resolve_window
 from tasks.store.engine import open_store
 from tasks.store.schema import model_events
+from tasks.store.windows import window_runs
 from tests.flows.conftest import log_week, week, window_end
 from tests.support import seed_monitored
 
@@ -257,3 +260,14 @@ def test_two_replays_of_the_same_history_decide_the_same(tmp_path: Path, monkeyp
     assert not any(status in ("requested", "delivered", "running") for status in summary["requests"])
     assert not any("in progress" in decision for _, _, decision in first["requests"])
     assert summary["compared_windows"] >= 1 and summary["served"] is not None
+    # each window was scored by the champion of its time, and a rerun of any of them reproduces it
+    store = open_store()
+    promoted_at = next(e for e in events_of(store, config.name) if e["event"] == "promoted")["window_end"]
+    recorded = {as_utc(r["window_end"]): r for r in window_runs(store, config.name)}
+    assert [recorded[window_end(n)]["scored_by"] for n in range(1, 5)] == [
+        2 if window_end(n) > as_utc(promoted_at) else 1 for n in range(1, 5)]
+    for n in range(1, 5):
+        rerun = dict(monitor(model=config.name, window_end=window_end(n), actions=False))
+        assert (rerun["verdict"], rerun["reference_version"]) == first["verdicts"][n - 1], n
+        assert window_runs(store, config.name, start=window_end(n) - timedelta(seconds=1),
+                           end=window_end(n))[0]["revision"] == recorded[window_end(n)]["revision"], n

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
 from tasks.errors import DataError
+from tasks.memory import release_freed_memory
 from tasks.monitor.calibrate import Band, Calibration
 from tasks.monitor.estimate import with_estimate
 from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
@@ -99,12 +100,14 @@ def _unseen(profile: CategoricalProfile, values: pd.Series) -> tuple[str | None,
 
 def _single_value(values: pd.Series) -> object | None:
     """The window's one value when it holds exactly one (missing values aside), else None; numbers are
-    compared by their minimum and maximum, which costs no hashing of a million rows."""
+    compared by their minimum and maximum, which costs no hashing of a million rows; other values are counted
+    (a table of the distinct values, not one sized for every row, as `nunique` builds)."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         low, high = values.min(), values.max()
         return low if pd.notna(low) and low == high else None
-    present = values.dropna()
-    return present.iloc[0] if len(present) and present.nunique() == 1 else None
+    counts = values.value_counts(dropna=True, sort=False)  # in order of first appearance
+    seen = counts[counts.to_numpy() > 0]  # a categorical also counts the categories it does not hold
+    return seen.index[0] if len(seen) == 1 else None
 
 
 def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | None, severity: str) -> ColumnDrift:
@@ -186,7 +189,9 @@ def measure_window(config: ModelConfig, data: WindowData, reference: Reference,
     # numpy sorts and counts outside the GIL: the columns of a long window are scored on every core
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         results = list(pool.map(one, monitored_columns(config, reference)))
-    return _controlled(config, results, _performance(config, data, reference, baseline or reference))
+    performance = _performance(config, data, reference, baseline or reference)
+    release_freed_memory()  # the scoring threads' sorted copies, freed: not kept under the report
+    return _controlled(config, results, performance)
 
 
 def _controlled(config: ModelConfig, results: list[ColumnDrift], performance: PerformanceSummary) -> DriftSummary:

@@ -11,6 +11,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]  # not in pandas-stubs
 
 from tasks.config import ModelConfig
 
@@ -18,11 +19,17 @@ from tasks.config import ModelConfig
 def fingerprint(frame: pd.DataFrame, columns: list[str]) -> str:
     """A short, order-independent digest of `columns` of `frame` (those it has)."""
     present = [c for c in columns if c in frame]
-    rows = pd.util.hash_pandas_object(frame[present], index=False).to_numpy() if present and len(frame) \
-        else np.array([], dtype="uint64")
+    rows = row_hashes(frame, present) if present and len(frame) else np.array([], dtype="uint64")
     digest = hashlib.sha256(",".join(present).encode())
     digest.update(np.sort(rows).tobytes())
     return digest.hexdigest()[:32]
+
+
+def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """`hash_pandas_object(frame[columns], index=False)`, the same values, one column at a time: selecting the
+    columns first would copy the window."""
+    hashes = (pd.util.hash_pandas_object(frame[c], index=False).to_numpy() for c in columns)
+    return np.asarray(combine_hash_arrays(hashes, len(columns)))
 
 
 def data_fingerprint(config: ModelConfig, current: pd.DataFrame) -> str:

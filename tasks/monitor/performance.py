@@ -37,7 +37,7 @@ from tasks.retrain.gate import WEIGHTED
 
 RESAMPLES = 1000
 BOOTSTRAP_ROWS = 2_000  # larger windows: resample this many of their rows and rescale by sqrt(rows)
-MAX_CELLS = 4_000_000  # resamples x rows held in memory at once (32 MB of float64 counts)
+MAX_CELLS = 1_000_000  # resamples x rows held at once: 8 MB of float64 counts, ~50 MB with the metric's temporaries
 FALLBACK_ALLOWANCE = Allowance(5.0, "relative")  # when a spread allowance has fewer than two chunks
 Weighted = Callable[[np.ndarray], np.ndarray]  # row weights (resamples x rows) → the metric per resample
 
@@ -70,7 +70,8 @@ def scorable(config: ModelConfig, labelled: pd.DataFrame) -> Scorable:
         needed += list(cols.probabilities.values())
     if not set(needed) <= set(labelled):
         return Scorable(0, None, None)
-    rows = labelled.dropna(subset=needed)
+    present = np.logical_and.reduce([labelled[c].notna().to_numpy() for c in needed])
+    rows = labelled if present.all() else labelled[present]  # `dropna(subset=needed)`, no copy when all are
     if rows.empty:
         return Scorable(0, None, None)
     if config.task == "multiclass":

@@ -21,6 +21,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from tasks.memory import release_freed_memory
+
 log = logging.getLogger(__name__)
 
 INLINE_SAFE = (datetime, date, int)  # the window's bounds and LIMITs; bool is refused separately
@@ -84,11 +86,15 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow to pandas with the dtypes `pd.read_sql` gives: int64, float64 (decimals too), datetime64[ns].
 
     Arrow's buffers are released column by column as pandas takes them over (`self_destruct`): a million-row
-    window is held about once at the peak, not twice. `table` must not be used afterwards."""
+    window is held about once at the peak, not twice; what they occupied is then handed back to the system, not
+    kept for the steps after the read. `table` must not be used afterwards."""
     schema = pa.schema([field.with_type(_plain_type(field.type)) for field in table.schema])
     if not schema.equals(table.schema):
         table = table.cast(schema)
-    return table.to_pandas(coerce_temporal_nanoseconds=True, self_destruct=True)
+    frame = table.to_pandas(coerce_temporal_nanoseconds=True, self_destruct=True)
+    del table
+    release_freed_memory()
+    return frame
 
 
 def _inlined(query: sa.Select) -> str | None:

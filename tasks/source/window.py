@@ -12,6 +12,7 @@ from datetime import datetime
 import pandas as pd
 
 from tasks.config import ModelConfig
+from tasks.memory import release_freed_memory
 from tasks.results import Window
 from tasks.source.query import read_range
 from tasks.source.timestamps import cut
@@ -53,6 +54,7 @@ def read_window(config: ModelConfig, window: Window, url: str | None = None,
                                          window.labelled_end), needed)
     if compact:
         current, labelled = compact_dtypes(current, config), compact_dtypes(labelled, config)
+    release_freed_memory()  # the read's leftovers (the union's cut, the timestamps as read) under nothing else
     return current, labelled
 
 

@@ -35,7 +35,7 @@ from tasks.retrain.watch import watch_champion
 from tasks.retries import STORE_OUTAGE
 from tasks.schedule import latest_window_end, next_tick, resolve_window
 from tasks.store.engine import open_store
-from tasks.store.windows import WindowRecord, recorded_ends, recorded_scorer
+from tasks.store.windows import WindowRecord, recorded_ends, served_then
 
 STATE_NAMES = {"ok": "OK", "warn": "Warn", "drift": "Drift", "data_invalid": "DataInvalid",
                "insufficient_data": "InsufficientData"}
@@ -110,15 +110,17 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     time behind later ones (a filled hole) has the later windows whose persistence counts it decided again.
 
     `replay`: the window's predictions are made by the champion now (a replay's champion of the window's
-    time), not read from the log; a rerun of a window a replay scored scores with the same version."""
+    time), not read from the log. A rerun of a recorded window keeps who served it then (the champion, and the
+    version a replay scored it with), so it computes what the first run computed."""
     config = load_config(model)
     window = resolve_window(config, window_end or scheduled_window_end(config))
     store = open_store()
     if actions:
         redeliver(store, model)
     current_champion = champion(store, model)
-    scorer = (current_champion["version"] if current_champion else None) if replay \
-        else recorded_scorer(store, model, window.end)
+    now = current_champion["version"] if current_champion else None
+    first_run = None if replay else served_then(store, model, window.end)  # a rerun: as it was served then
+    serving, scorer = (first_run.champion, first_run.scored_by) if first_run else (now, now if replay else None)
     extracted, measured, scorer, scoring_note = read_and_score(store, config, window, scorer)
     served, labels_served = served_versions(config, extracted, scorer)
     reference = load_reference(store, config, at=window.end, model_version=served.number)
@@ -139,7 +141,6 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         if isinstance(measured_drift, Unmeasurable):
             validation = unmeasurable(validation, measured_drift.problem)
         else:
-            serving = current_champion["version"] if current_champion else None
             said = [scoring_note] if scoring_note else []  # a scored window: the note says who made them
             if scorer is None:
                 said += [*missing_column(config, data.current),
@@ -155,7 +156,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     recorded = record_window(store, WindowRecord(
         model=model, window=window, verdict=verdict, validation=validation, drift=drift,
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,
-        champion_version=current_champion["version"] if current_champion else None,
+        champion_version=serving,
         flow_run_id=str(runtime.flow_run.id) if runtime.flow_run.id else None,
         data_fingerprint=measured[0], labels_fingerprint=measured[1], cause=cause,
         model_versions=served.counts, scored_by=scorer))
@@ -169,7 +170,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     retrain_request = None
     if verdict.status == "drift" and actions:
         retrain_request = request_retraining(store, config, window, verdict, refusal=superseded(
-            served, current_champion["version"] if current_champion else None))
+            served, now))
     summary = window_summary(config, window, verdict, drift, len(data.current), len(data.labelled),
                              reference.version, retrain_request, validation.quarantined_rows, recorded.revision)
     publish_report(config, summary, drift)

@@ -154,12 +154,22 @@ def _run_row(record: WindowRecord) -> dict[str, Any]:
     }
 
 
-def recorded_scorer(engine: sa.Engine, model: str, window_end: datetime) -> int | None:
-    """The version that scored a recorded window (a replayed one); None for a window read from the log or not
-    recorded."""
+@dataclass(frozen=True)
+class WindowServing:
+    """Who served a recorded window when it was first monitored: the registry's champion then, and the version
+    that scored it in a replay (None: its predictions were read from the log). A rerun keeps both, so it
+    computes what the first run computed, whatever the registry holds now."""
+
+    champion: int | None
+    scored_by: int | None
+
+
+def served_then(engine: sa.Engine, model: str, window_end: datetime) -> WindowServing | None:
+    """Who served a recorded window; None for a window not recorded yet."""
     with engine.connect() as conn:
-        return conn.execute(sa.select(monitor_runs.c.scored_by).where(
-            monitor_runs.c.model == model, monitor_runs.c.window_end == utc_naive(window_end))).scalar()
+        row = conn.execute(sa.select(monitor_runs.c.champion_version, monitor_runs.c.scored_by).where(
+            monitor_runs.c.model == model, monitor_runs.c.window_end == utc_naive(window_end))).first()
+    return WindowServing(row.champion_version, row.scored_by) if row else None
 
 
 def breach_history(engine: sa.Engine, model: str, window_ends: list[datetime]) -> list[bool | None]:

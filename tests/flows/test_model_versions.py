@@ -37,9 +37,8 @@ def served(config: ModelConfig, label: str, start_week: int, end_week: int) -> N
 
 
 @pytest.fixture()
-def versioned(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelConfig:
-    """flights-delay logging `served_by`: v1 registered and served weeks 1-3 (1-2 drifted); then v2, trained on
-    the drifted weeks, became the champion before the serving system deployed it."""
+def logging_versions(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelConfig:
+    """flights-delay logging `served_by`: v1 registered and served weeks 1-3 (1-2 drifted)."""
     config = copy_project(tmp_path, monkeypatch, source__model_version="served_by", **FEATURES_BREACH)
     seed_monitored(config)
     for n in (1, 2, 3):
@@ -47,11 +46,22 @@ def versioned(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with get_engine(warehouse_url()).begin() as conn:
         conn.execute(sa.text("ALTER TABLE flight_predictions ADD COLUMN served_by TEXT"))
         conn.execute(sa.text("UPDATE flight_predictions SET served_by = '1'"))
+    return config
+
+
+def promote_v2(config: ModelConfig) -> None:
+    """v2, trained on the drifted weeks, becomes the champion from the end of week 1."""
     rows = pd.concat([week(n, seed=10 + n, shifts=SEASON_SHIFT) for n in (1, 2)], ignore_index=True)
     candidate = fit_candidate(config, rows, window_end(1) - timedelta(days=7), window_end(2), gradient_boosting)
     register_candidate(open_store(), config, candidate, status="champion", reason="trained on the drifted weeks",
                        window_end=window_end(1))
-    return config
+
+
+@pytest.fixture()
+def versioned(logging_versions: ModelConfig) -> ModelConfig:
+    """v1 served weeks 1-3; v2 became the champion before the serving system deployed it."""
+    promote_v2(logging_versions)
+    return logging_versions
 
 
 def run(n: int) -> dict[str, Any]:
@@ -96,3 +106,18 @@ def test_a_label_that_names_no_version_is_said_and_the_active_reference_used(ver
     assert third["reference_version"] == "v2"
     assert "'2024-spring-model' is no registry version number; compared with the active reference" in " ".join(
         third["reasons"])
+
+
+def test_a_rerun_after_a_promotion_computes_what_the_first_run_did(logging_versions: ModelConfig) -> None:
+    """History does not rewrite itself: the champion of the window's time, not today's, is the one the rerun
+    speaks of, and nothing about the window changed, so its revision stays."""
+    first = run(2)
+    promote_v2(logging_versions)
+    rerun = run(2)
+    assert (rerun["verdict"], rerun["reasons"], rerun["reference_version"], rerun["revision"]) == (
+        first["verdict"], first["reasons"], first["reference_version"], first["revision"])
+    assert not any("the champion is v2" in reason for reason in rerun["reasons"])
+    with open_store().connect() as conn:
+        recorded = conn.execute(sa.select(monitor_runs.c.champion_version).where(
+            monitor_runs.c.window_end == window_end(2).replace(tzinfo=None))).scalar_one()
+    assert recorded == 1

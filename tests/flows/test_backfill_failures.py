@@ -34,10 +34,10 @@ def test_a_window_that_cannot_be_read_is_listed_and_the_others_are_recorded(
         log_week(monitored, week(n, seed=n))
     read = flows.monitor.extract_window
 
-    def failing(config: ModelConfig, window: Any) -> Any:
+    def failing(config: ModelConfig, window: Any, **options: Any) -> Any:
         if window.end == window_end(2):
             raise SourceError("flight_predictions: the read was cut off by the server (test fault)")
-        return read(config, window)
+        return read(config, window, **options)
 
     monkeypatch.setattr(flows.monitor, "extract_window", failing)
     result = backfill(1, 3)

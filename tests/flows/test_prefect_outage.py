@@ -49,10 +49,10 @@ def test_a_prefect_server_killed_mid_backfill_ends_it_with_one_line(
     home = tmp_path / "prefect"
     home.mkdir()
     with prefect_server(home, PREFECT_SERVER_UI_ENABLED="false") as base_url:
-        def server_dies_during_week_2(config: ModelConfig, window: Any) -> Any:
+        def server_dies_during_week_2(config: ModelConfig, window: Any, **options: Any) -> Any:
             if window.end == window_end(2):
                 kill_server(base_url)
-            return read(config, window)
+            return read(config, window, **options)
 
         monkeypatch.setattr(flows.monitor, "extract_window", server_dies_during_week_2)
         monkeypatch.setenv("PREFECT_API_URL", f"{base_url}/api")

@@ -4,6 +4,7 @@ fresh project folder, under the session's Prefect test server."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,12 @@ def project(driftflow_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Path) -> None:
     """The loader fills the warehouse; init, register, check and backfill succeed as written; the winter
-    windows drift, a retrain is requested, and the challenger is gated against the logged model."""
+    windows drift, a retrain is requested, the challenger is gated against the logged model, and the promoted
+    one serves the weeks after, better than the logged model would have."""
     from tasks.config import load_model_config
     from tasks.retrain.trigger import requests_of
     from tasks.store.engine import open_store
+    from tasks.store.windows import window_runs
 
     assert "17520 logged forecasts in demand_log" in run_loader(GUIDE, project, "load_demand.py")
 
@@ -69,10 +72,17 @@ def test_the_guide_s_commands_onboard_the_model_and_replay_its_year(project: Pat
                                        if line.startswith("{")]
     verdicts = {s["window_end"][:10]: s["verdict"] for s in summaries}
     assert len(verdicts) == 13 and "data_invalid" not in verdicts.values()
-    assert verdicts["2014-06-30"] == "drift"
-    winter = {s["window_end"][:10]: (s["performance"]["value"], s["performance"]["reference"]) for s in summaries
-              if s["window_end"] >= "2014-06-09"}  # the RMSE of the southern winter: well above the reference's
-    assert len(winter) == 4 and all(value > 1.5 * reference for value, reference in winter.values()), winter
+    assert verdicts["2014-05-12"] == "drift"  # the southern winter sets in: the logged model's RMSE doubles
+    may = {s["window_end"][:10]: (s["performance"]["value"], s["performance"]["reference"]) for s in summaries
+           if "2014-05-05" <= s["window_end"] < "2014-05-13"}
+    assert len(may) == 2 and all(value > 1.5 * reference for value, reference in may.values()), may
+
+    # from the promotion on, the replay scores each week with the new champion (the log holds v1's forecasts)
+    scored = {r["window_end"].date().isoformat(): r["scored_by"] for r in window_runs(open_store(), MODEL)}
+    assert {scored[end] for end in scored if end <= "2014-05-12"} == {None}  # v1 is known by its log
+    assert {scored[end] for end in scored if "2014-05-12" < end <= "2014-06-30"} == {2}
+    bought = re.search(r"served (\d+\.\d+) vs never retrained (\d+\.\d+)", outputs["backfill"])
+    assert bought and float(bought[1]) < float(bought[2]), outputs["backfill"][-600:]  # rmse: lower is better
 
     store = open_store()
     requests = requests_of(store, MODEL)

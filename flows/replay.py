@@ -16,11 +16,13 @@ from flows.monitor import monitor
 from flows.retrain import retrain
 from tasks.config import load_model_config
 from tasks.db import as_utc, utc_naive
+from tasks.errors import StateConflict
 from tasks.retrain.outbox import deliver_in_process
 from tasks.retrain.replay_summary import ReplaySummary, summarize_replay
 from tasks.retrain.trigger import fail_request
 from tasks.store.engine import open_store
 from tasks.store.schema import retrain_requests
+from tasks.store.windows import recorded_ends
 
 
 def replay_history(model: str, ends: list[datetime],
@@ -28,6 +30,7 @@ def replay_history(model: str, ends: list[datetime],
                    ) -> tuple[list[dict[str, Any]], ReplaySummary]:
     """Monitor each window with actions; run the retrains it accepted before the next; summarise."""
     store = open_store()
+    refuse_recorded(store, model, ends)
     windows: list[dict[str, Any]] = []
     with deliver_in_process():
         for window_end in ends:
@@ -36,6 +39,20 @@ def replay_history(model: str, ends: list[datetime],
             run_delivered(store, model, window_end)
             progress(windows[-1])
     return windows, summarize_replay(store, load_model_config(model), ends)
+
+
+def refuse_recorded(store: sa.Engine, model: str, ends: list[datetime]) -> None:
+    """A replay never rewrites recorded windows. They were decided by the champions of their time (production's,
+    or an earlier replay's, whose promotions the registry now holds): replayed again from today's registry they
+    would be decided by other models, and two replays of one history would differ."""
+    recorded = recorded_ends(store, model, ends)
+    if recorded:
+        span = f"{recorded[0]:%Y-%m-%d %H:%M}" + (f" to {recorded[-1]:%Y-%m-%d %H:%M}" if len(recorded) > 1 else "")
+        raise StateConflict(
+            f"{model}: {len(recorded)} of the {len(ends)} windows to replay are already recorded ({span}); a "
+            "replay does not rewrite them. Replay into a fresh store (another DRIFTFLOW_HOME or "
+            "DRIFTFLOW_STORE_URL) or over windows not recorded yet; `backfill` without --actions reruns "
+            "recorded windows as they were served")
 
 
 def run_delivered(store: sa.Engine, model: str, up_to: datetime) -> list[str]:

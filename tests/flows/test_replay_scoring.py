@@ -13,11 +13,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from flows.monitor import monitor
+from flows.replay import replay_history
 from tasks import artifacts
 from tasks.artifact_keys import stored_key
 from tasks.config import ModelConfig
+from tasks.errors import StateConflict
 from tasks.metrics import score
 from tasks.registry.register import register_model
 from tasks.registry.versions import champion, load_estimator
@@ -27,7 +30,7 @@ from tasks.source.query import read_range
 from tasks.store.engine import open_store
 from tasks.store.windows import window_runs
 from tests.factories import flights_batch
-from tests.flows.conftest import REFERENCE_START, week, window_end, write_predictions
+from tests.flows.conftest import REFERENCE_START, log_week, week, window_end, write_predictions
 
 
 def random_predictions(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -113,3 +116,18 @@ def test_a_champion_whose_file_is_gone_is_measured_from_the_log_and_the_reasons_
     assert "v1 could not score the window" in note and "no such model file" in note
     assert "the logged predictions are measured" in note
     assert abs(record["performance"]["value"] - metrics_from_log(config, 1)) < 1e-9
+
+
+def test_a_replay_over_recorded_windows_is_refused_and_changes_nothing(monitored: ModelConfig) -> None:
+    """Recorded windows were decided by the champions of their time: a replay from today's registry would
+    rewrite them with other models, so it stops before monitoring anything."""
+    config = monitored
+    for n in (1, 2):
+        log_week(config, week(n, seed=40 + n))
+    monitor(model=config.name, window_end=window_end(1), actions=False)
+    before = record_of(config, 1)
+    with pytest.raises(StateConflict, match=r"1 of the 2 windows to replay are already recorded \(2013-"):
+        replay_history(config.name, [window_end(1), window_end(2)])
+    assert [r["window_end"] for r in window_runs(open_store(), config.name)] == [window_end(1)]
+    after = record_of(config, 1)
+    assert (after["revision"], after["recorded_at"]) == (before["revision"], before["recorded_at"])

@@ -166,8 +166,15 @@ def _score_numeric(chosen: Method, profile: NumericProfile, values: pd.Series | 
 
 def _score_categorical(chosen: Method, profile: CategoricalProfile, values: pd.Series | np.ndarray,
                        threshold: float) -> ColumnScore | CannotScore:
-    name = profile.name
     counts, _ = category_counts(values)
+    return score_counts(chosen, profile, counts, threshold)
+
+
+def score_counts(chosen: Method, profile: CategoricalProfile, counts: dict[str, int],
+                 threshold: float) -> ColumnScore | CannotScore:
+    """A categorical column's score from the window's rows per normalised category (every categorical
+    method needs only these)."""
+    name = profile.name
     if not counts:
         return CannotScore(name, chosen.name, "no_window_values", "no values in this window (all null)")
     aligned = cat.align(profile.categories, profile.counts, counts)
@@ -181,6 +188,17 @@ def _score_categorical(chosen: Method, profile: CategoricalProfile, values: pd.S
                        exact=chosen.name not in APPROXIMATE, rows=aligned.m)
 
 
+def reference_problem(profile: ColumnProfile, method_name: str) -> CannotScore | None:
+    """Why no window can be scored against this reference column (no values, or a constant), if so."""
+    if profile.rows == 0:
+        return CannotScore(profile.name, method_name, "no_reference_values", "no values in the reference (all null)")
+    if profile.constant:
+        only = profile.values[0] if isinstance(profile, NumericProfile) else profile.categories[0]
+        return CannotScore(profile.name, method_name, "constant_reference",
+                           f"constant in the reference ({_shown(only)}): drift cannot be scored")
+    return None
+
+
 def score_column(method_name: str, profile: ColumnProfile, current_values: pd.Series | np.ndarray,
                  threshold: float) -> ColumnScore | CannotScore:
     """Score a window's column against the reference profile with `method_name` (a config method name).
@@ -191,12 +209,9 @@ def score_column(method_name: str, profile: ColumnProfile, current_values: pd.Se
     does not apply to the column's kind is a configuration error (ConfigError).
     """
     chosen = method(method_name, profile.kind, profile.name)
-    if profile.rows == 0:
-        return CannotScore(profile.name, method_name, "no_reference_values", "no values in the reference (all null)")
-    if profile.constant:
-        only = profile.values[0] if isinstance(profile, NumericProfile) else profile.categories[0]
-        return CannotScore(profile.name, method_name, "constant_reference",
-                           f"constant in the reference ({_shown(only)}): drift cannot be scored")
+    unusable = reference_problem(profile, method_name)
+    if unusable is not None:
+        return unusable
     if isinstance(profile, NumericProfile):
         return _score_numeric(chosen, profile, current_values, threshold)
     return _score_categorical(chosen, profile, current_values, threshold)

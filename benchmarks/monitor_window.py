@@ -1,4 +1,4 @@
-"""One large window, end to end: the plain approach, driftflow's monitor run and a read-only floor.
+"""One large window, end to end: the plain approach, driftflow's monitor run and two floors.
 
     uv run python benchmarks/monitor_window.py                    # 1M-row window, 100k-row reference
     uv run python benchmarks/monitor_window.py --rows 100000      # a quick run
@@ -18,8 +18,10 @@ Then, in one run, each approach in a fresh child process (time and peak RSS are 
   `save_html`;
 - driftflow: `flows.monitor.monitor` on the same window, in process, against a Prefect server this script
   starts (as production runs against one);
-- floor: ConnectorX reads the window's needed columns into pandas and every monitored column is scored against
-  the stored reference profile, nothing else.
+- floor-scipy: ConnectorX reads the window's needed columns into pandas, then numpy/scipy compute the same
+  drift scores against cached reference statistics (the floor as a team would write it);
+- floor: the same read, then driftflow's own scoring against the stored reference profile (a stricter floor:
+  that scoring is part of what driftflow brings).
 
 Each child imports the libraries its approach runs before its clock starts. It prints seconds (the child's
 whole life, imports included, and its work after imports), peak RSS, CPU
@@ -245,14 +247,32 @@ def _window_sql(config: Any, columns: list[str], start: datetime, end: datetime)
     return inline_sql(window_query(config, columns, start, end))
 
 
+def _read_columns(config: Any) -> Any:
+    """The window's needed columns, read with ConnectorX into pandas (Arrow): the floor's read."""
+    import connectorx as cx
+
+    url = sa.make_url(os.environ["DRIFTFLOW_WAREHOUSE_URL"]).set(drivername="postgresql")
+    query = _window_sql(config, config.monitored_columns, WINDOW_END - timedelta(days=7), WINDOW_END)
+    return cast(Any, cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow")).to_pandas()
+
+
+def _pinned(config: Any) -> list[tuple[str, str, str]]:
+    """(column, kind, method) for every scored column: the features, the prediction and the 0/1 label."""
+    cols = config.columns
+    numeric = [*cols.drift_numeric, cols.prediction]
+    categorical = [*cols.drift_categorical, cols.target.column]
+    return [*((c, "numeric", config.drift.method_for(c, "numeric")) for c in numeric),
+            *((c, "categorical", config.drift.method_for(c, "categorical")) for c in categorical)]
+
+
 def child_floor() -> dict[str, Any]:
-    """The least work that gives the same drift scores: ConnectorX reads the window's needed columns into
-    pandas (Arrow), and every monitored column is scored against the reference's stored profile with its
-    pinned method (numpy/scipy, on every core), nothing else: no validation, performance, report or record."""
+    """The least work that gives the same drift scores with driftflow's own scoring: the window's needed
+    columns read with ConnectorX, every scored column scored against the reference's stored profile (on every
+    core), nothing else: no validation, performance, report or record."""
     started = time.perf_counter()
     from concurrent.futures import ThreadPoolExecutor
 
-    import connectorx as cx
+    import connectorx  # noqa: F401
 
     from tasks.config import load_model_config
     from tasks.monitor.scores import score_column
@@ -262,25 +282,70 @@ def child_floor() -> dict[str, Any]:
 
     config = load_model_config(MODEL)
     imported, cpu = time.perf_counter(), time.process_time()
-    url = sa.make_url(os.environ["DRIFTFLOW_WAREHOUSE_URL"]).set(drivername="postgresql")
-    query = _window_sql(config, config.monitored_columns, WINDOW_END - timedelta(days=7), WINDOW_END)
-    table = cast(Any, cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow"))
-    frame = table.to_pandas()
+    frame = _read_columns(config)
     read = time.perf_counter()
     with open_store().connect() as conn:
         location = conn.execute(sa.select(reference_snapshots.c.profile_path)
                                 .where(reference_snapshots.c.model == MODEL)).scalar_one()
     profile = read_profile(str(location))
-    columns = config.columns
-    pinned = [(c, config.drift.method_for(c, "numeric")) for c in [*columns.drift_numeric, columns.prediction]]
-    pinned += [(c, config.drift.method_for(c, "categorical"))
-               for c in [*columns.drift_categorical, columns.target.column]]  # a 0/1 label: categorical
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        scored = list(pool.map(lambda cm: score_column(cm[1], profile[cm[0]], frame[cm[0]], THRESHOLD), pinned))
+        scored = list(pool.map(lambda p: score_column(p[2], profile[p[0]], frame[p[0]], THRESHOLD), _pinned(config)))
     done = time.perf_counter()
-    drifted = sorted(s.column for s in scored if getattr(s, "drifted", False))
     return {"rows": len(frame), "columns": frame.shape[1], "import_s": imported - started,
-            "work_s": done - imported, "work_cpu_s": time.process_time() - cpu, "drifted": drifted,
+            "work_s": done - imported, "work_cpu_s": time.process_time() - cpu,
+            "scores": {s.column: s.score for s in scored}, "phases": {"read": read - imported, "score": done - read}}
+
+
+def child_floor_scipy() -> dict[str, Any]:
+    """The floor as a team would write it: the window's needed columns read with ConnectorX, then the same
+    scores with numpy/scipy against cached reference statistics (each numeric column's finite values, each
+    categorical column's counts, prepared before the clock starts): `scipy.stats.wasserstein_distance` over
+    the reference's standard deviation, `scipy.spatial.distance.jensenshannon` of the category shares, one
+    column per thread on every core."""
+    started = time.perf_counter()
+    from concurrent.futures import ThreadPoolExecutor
+
+    import connectorx  # noqa: F401
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+    from scipy.spatial import distance
+
+    from tasks.config import load_model_config
+    from tasks.monitor.profile import label
+    from tasks.source.query import read_range
+
+    config = load_model_config(MODEL)
+    pinned = _pinned(config)
+    reference = read_range(config, [c for c, _, _ in pinned], START, START + timedelta(days=7))  # every row
+
+    def finite(values: Any) -> Any:
+        array = np.asarray(values, dtype="float64")
+        return array[np.isfinite(array)]
+
+    def shares(values: Any) -> dict[str, float]:
+        counts = pd.Series(values).value_counts(dropna=True)
+        return {str(label(k)): float(v) for k, v in counts.items()}
+
+    cached = {c: finite(reference[c]) if kind == "numeric" else shares(reference[c]) for c, kind, _ in pinned}
+    spread = {c: max(float(np.std(v)), 0.001) for c, v in cached.items() if isinstance(v, np.ndarray)}
+    imported, cpu = time.perf_counter(), time.process_time()
+    frame = _read_columns(config)
+    read = time.perf_counter()
+
+    def score(column: str) -> float:
+        ref = cached[column]
+        if isinstance(ref, np.ndarray):
+            return float(stats.wasserstein_distance(ref, finite(frame[column]))) / spread[column]
+        cur = shares(frame[column])
+        union = sorted(set(ref) | set(cur))
+        return float(distance.jensenshannon([ref.get(k, 0.0) for k in union], [cur.get(k, 0.0) for k in union]))
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        scores = dict(zip([c for c, _, _ in pinned], pool.map(score, [c for c, _, _ in pinned]), strict=True))
+    done = time.perf_counter()
+    return {"rows": len(frame), "columns": frame.shape[1], "import_s": imported - started,
+            "work_s": done - imported, "work_cpu_s": time.process_time() - cpu, "scores": scores,
             "phases": {"read": read - imported, "score": done - read}}
 
 
@@ -396,21 +461,26 @@ def child_driftflow() -> dict[str, Any]:
 
 def print_table(runs: dict[str, ChildRun]) -> None:
     """Seconds, CPU and peak RSS per approach, and the ratios on both wall and CPU seconds of the work."""
-    plain, floor = runs.get("plain"), runs.get("floor")
+    plain, scipy_floor, floor = runs.get("plain"), runs.get("floor-scipy"), runs.get("floor")
 
-    def ratio(a: ChildRun | None, b: ChildRun | None, key: str) -> str:
+    def ratio(a: ChildRun | None, b: ChildRun | None, key: str = "work_s") -> str:
         return f"{float(a.result[key]) / float(b.result[key]):.1f}x" if a and b else "–"
 
-    print(f"\n{'approach':<11}{'process s':>10}{'work s':>9}{'process CPU s':>15}{'work CPU s':>12}"
-          f"{'peak RSS MB':>13}{'plain/this':>16}{'this/floor':>16}")
+    print(f"\n{'approach':<12}{'process s':>10}{'work s':>9}{'process CPU s':>15}{'work CPU s':>12}"
+          f"{'peak RSS MB':>13}{'plain/this':>16}{'this/floor-scipy':>18}{'this/floor':>12}")
     for name, run in runs.items():
         work, work_cpu = float(run.result["work_s"]), float(run.result["work_cpu_s"])
-        print(f"{name:<11}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>15.1f}{work_cpu:>12.1f}{run.peak_rss_mb:>13,.0f}"
-              f"{ratio(plain, run, 'work_s') + ' / ' + ratio(plain, run, 'work_cpu_s'):>16}"
-              f"{ratio(run, floor, 'work_s') + ' / ' + ratio(run, floor, 'work_cpu_s'):>16}")
-    print("work: after imports; ratios: wall / CPU seconds of the work (plain/this: how many times faster)")
+        print(f"{name:<12}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>15.1f}{work_cpu:>12.1f}{run.peak_rss_mb:>13,.0f}"
+              f"{ratio(plain, run) + ' / ' + ratio(plain, run, 'work_cpu_s'):>16}"
+              f"{ratio(run, scipy_floor):>18}{ratio(run, floor):>12}")
+    print("work: after imports; plain/this: how many times faster (wall / CPU seconds of the work); "
+          "this/floor: wall seconds of the work")
     for name, run in runs.items():
         print(f"  {name} phases (wall s): " + ", ".join(f"{k} {v:.1f}" for k, v in run.result["phases"].items()))
+    if scipy_floor and floor:
+        ours, theirs = floor.result["scores"], scipy_floor.result["scores"]
+        worst = max(abs(ours[c] - theirs[c]) / max(abs(theirs[c]), 1e-12) for c in theirs)
+        print(f"  the two floors' {len(theirs)} scores: largest relative difference {worst:.1e}")
 
 
 def compare(runs: dict[str, ChildRun]) -> None:
@@ -438,7 +508,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="window rows (default 1,000,000)")
     parser.add_argument("--reference-rows", type=int, default=100_000)
     parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
-    parser.add_argument("--only", default="floor,driftflow,plain", help="approaches to run, comma-separated")
+    parser.add_argument("--only", default="floor-scipy,floor,driftflow,plain",
+                        help="approaches to run, comma-separated")
     parser.add_argument("--fresh", action="store_true",
                         help="forget the store, reports and Prefect history (the table is kept) and register again")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -446,7 +517,8 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.child:
-        handlers = {"register": child_register, "floor": child_floor, "driftflow": child_driftflow,
+        handlers = {"register": child_register, "floor": child_floor, "floor-scipy": child_floor_scipy,
+                    "driftflow": child_driftflow,
                     "plain": lambda: child_plain(args.report_dir)}
         print(json.dumps(handlers[args.child]()), flush=True)
         return

@@ -58,6 +58,7 @@ from bench_support import (
 )
 
 MODEL = "bench-window"
+COUNTED = "bench-window-aggregates"  # the same model with `source.pull: aggregates`
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2013, 1, 7, tzinfo=UTC)  # a Monday: the reference week, then the window week
 WINDOW_END = START + timedelta(days=14)
@@ -157,13 +158,13 @@ def ensure_table(url: sa.URL, table: str, rows: int, reference_rows: int) -> Non
 
 
 def model_yaml(table: str, name: str = MODEL, numeric: Sequence[str] = tuple(NUMERIC),
-               categorical: Sequence[str] = tuple(CATEGORICAL)) -> str:
+               categorical: Sequence[str] = tuple(CATEGORICAL), pull: str = "rows") -> str:
     """A model configuration for `table`: fixed thresholds, features as breaches, one window decides; it
     monitors the `numeric` and `categorical` features given (by default all 22)."""
     return f"""# Benchmark model: written by benchmarks/monitor_window.py or benchmarks/many_models.py
 name: {name}
 task: classification
-source: {{table: {table}, timestamp: ts, id: id}}
+source: {{table: {table}, timestamp: ts, id: id, pull: {pull}}}
 columns:
   numeric: [{", ".join(numeric)}]
   categorical: [{", ".join(categorical)}]
@@ -215,6 +216,8 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
     (project / "expectations").mkdir(parents=True, exist_ok=True)
     (project / "deployments" / "models" / f"{MODEL}.yaml").write_text(model_yaml(table))
     (project / "expectations" / f"{MODEL}.json").write_text(json.dumps(suite(), indent=2))
+    (project / "deployments" / "models" / f"{COUNTED}.yaml").write_text(model_yaml(table, COUNTED, pull="aggregates"))
+    (project / "expectations" / f"{COUNTED}.json").write_text(json.dumps(suite(COUNTED), indent=2))
     env = {**os.environ, **QUIET, "DRIFTFLOW_PROJECT_DIR": str(project), "DRIFTFLOW_HOME": str(project / "home"),
            "DRIFTFLOW_WAREHOUSE_URL": url.render_as_string(hide_password=False),
            "DRIFTFLOW_STORE_URL": f"sqlite:///{project / 'home' / 'store.db'}",
@@ -233,11 +236,14 @@ def child_register() -> dict[str, Any]:
     from tasks.registry.register import register_model
     from tasks.store.engine import open_store
 
-    config = load_model_config(MODEL)
-    done = register_model(open_store(), config, reference_start=START, reference_end=START + timedelta(days=7),
-                          logged=True)
-    state = "registered" if done.created else "already registered"
-    return {"note": f"{state} v{done.version}, reference {done.reference_version} of {done.reference_rows:,} rows"}
+    notes = []
+    for model in (MODEL, COUNTED):
+        done = register_model(open_store(), load_model_config(model), reference_start=START,
+                              reference_end=START + timedelta(days=7), logged=True)
+        state = "registered" if done.created else "already registered"
+        notes.append(f"{model} {state} v{done.version}, reference {done.reference_version} of "
+                     f"{done.reference_rows:,} rows")
+    return {"note": "; ".join(notes)}
 
 
 def _window_sql(config: Any, columns: list[str], start: datetime, end: datetime) -> str:
@@ -424,7 +430,7 @@ def evidently_flags(payload: dict[str, Any]) -> tuple[dict[str, bool], dict[str,
     return flags, scores, share
 
 
-def child_driftflow() -> dict[str, Any]:
+def child_driftflow(model: str = MODEL) -> dict[str, Any]:
     """driftflow's monitor flow on the window, in this process, reporting to the benchmark's Prefect server;
     its phases are the task runs' durations as the server recorded them."""
     started = time.perf_counter()
@@ -439,7 +445,7 @@ def child_driftflow() -> dict[str, Any]:
     from flows.monitor import monitor
 
     imported, cpu = time.perf_counter(), time.process_time()
-    state = cast(Any, monitor(model=MODEL, window_end=WINDOW_END, actions=False, return_state=True))
+    state = cast(Any, monitor(model=model, window_end=WINDOW_END, actions=False, return_state=True))
     done, cpu = time.perf_counter(), time.process_time() - cpu
     summary: dict[str, Any] = dict(state.result())
     with get_client(sync_client=True) as client:
@@ -466,11 +472,11 @@ def print_table(runs: dict[str, ChildRun]) -> None:
     def ratio(a: ChildRun | None, b: ChildRun | None, key: str = "work_s") -> str:
         return f"{float(a.result[key]) / float(b.result[key]):.1f}x" if a and b else "–"
 
-    print(f"\n{'approach':<12}{'process s':>10}{'work s':>9}{'process CPU s':>15}{'work CPU s':>12}"
+    print(f"\n{'approach':<22}{'process s':>10}{'work s':>9}{'process CPU s':>15}{'work CPU s':>12}"
           f"{'peak RSS MB':>13}{'plain/this':>16}{'this/floor-scipy':>18}{'this/floor':>12}")
     for name, run in runs.items():
         work, work_cpu = float(run.result["work_s"]), float(run.result["work_cpu_s"])
-        print(f"{name:<12}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>15.1f}{work_cpu:>12.1f}{run.peak_rss_mb:>13,.0f}"
+        print(f"{name:<22}{run.wall:>10.1f}{work:>9.1f}{run.cpu:>15.1f}{work_cpu:>12.1f}{run.peak_rss_mb:>13,.0f}"
               f"{ratio(plain, run) + ' / ' + ratio(plain, run, 'work_cpu_s'):>16}"
               f"{ratio(run, scipy_floor):>18}{ratio(run, floor):>12}")
     print("work: after imports; plain/this: how many times faster (wall / CPU seconds of the work); "
@@ -485,22 +491,27 @@ def print_table(runs: dict[str, ChildRun]) -> None:
 
 def compare(runs: dict[str, ChildRun]) -> None:
     """driftflow's drifted columns and verdict against the full-data Evidently run's flags and dataset drift."""
-    if "plain" not in runs or "driftflow" not in runs:
+    if "plain" not in runs:
         return
-    plain, ours = runs["plain"].result, runs["driftflow"].result
+    plain = runs["plain"].result
     evidently_drift = plain["dataset_drift_share"] is not None and plain["dataset_drift_share"] >= DATASET_SHARE
     evidently_verdict = "drift" if evidently_drift or not plain["validation_success"] else "ok"
     if not plain["validation_success"]:
         evidently_verdict = "data_invalid"
     print(f"\nEvidently (full data): drifted {plain['drifted']}, share {plain['dataset_drift_share']:.3f} "
           f"-> {evidently_verdict}; GX success {plain['validation_success']} ({plain['expectations']} results)")
-    print(f"driftflow:             drifted {ours['drifted']} -> {ours['verdict']}")
-    same_columns = plain["drifted"] == ours["drifted"]
-    same_verdict = evidently_verdict == ours["verdict"]
-    print(f"same drifted columns: {'yes' if same_columns else 'NO'}; same verdict: {'yes' if same_verdict else 'NO'}")
-    for column in ours["drifted"]:
-        if column in plain["scores"] and ours["scores"].get(column) is not None:
-            print(f"  {column}: Evidently {plain['scores'][column]:.6f}  driftflow {ours['scores'][column]:.6f}")
+    for name in ("driftflow", "driftflow-aggregates"):
+        if name not in runs:
+            continue
+        ours = runs[name].result
+        print(f"{name + ':':<22} drifted {ours['drifted']} -> {ours['verdict']}")
+        same_columns = plain["drifted"] == ours["drifted"]
+        same_verdict = evidently_verdict == ours["verdict"]
+        print(f"  same drifted columns: {'yes' if same_columns else 'NO'}; "
+              f"same verdict: {'yes' if same_verdict else 'NO'}")
+        for column in ours["drifted"]:
+            if column in plain["scores"] and ours["scores"].get(column) is not None:
+                print(f"  {column}: Evidently {plain['scores'][column]:.6f}  {name} {ours['scores'][column]:.6f}")
 
 
 def main() -> None:
@@ -508,7 +519,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="window rows (default 1,000,000)")
     parser.add_argument("--reference-rows", type=int, default=100_000)
     parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
-    parser.add_argument("--only", default="floor-scipy,floor,driftflow,plain",
+    parser.add_argument("--only", default="floor-scipy,floor,driftflow,driftflow-aggregates,plain",
                         help="approaches to run, comma-separated")
     parser.add_argument("--fresh", action="store_true",
                         help="forget the store, reports and Prefect history (the table is kept) and register again")
@@ -518,7 +529,7 @@ def main() -> None:
 
     if args.child:
         handlers = {"register": child_register, "floor": child_floor, "floor-scipy": child_floor_scipy,
-                    "driftflow": child_driftflow,
+                    "driftflow": child_driftflow, "driftflow-aggregates": lambda: child_driftflow(COUNTED),
                     "plain": lambda: child_plain(args.report_dir)}
         print(json.dumps(handlers[args.child]()), flush=True)
         return

@@ -13,17 +13,19 @@ from prefect.states import Completed
 from sqlalchemy import Engine
 
 from tasks.config import ModelConfig, load_model_config
-from tasks.errors import DriftflowError
+from tasks.errors import ConfigError, DriftflowError
 from tasks.monitor.decide import decide_verdict
 from tasks.monitor.drift import measure_drift
 from tasks.monitor.extract import extract_window
-from tasks.monitor.fingerprint import data_fingerprint, labels_fingerprint
+from tasks.monitor.fingerprint import counted_fingerprint, data_fingerprint, labels_fingerprint
+from tasks.monitor.profile import ReferenceProfile
 from tasks.monitor.record import read_history, record_window
 from tasks.monitor.report import publish_report, window_summary
 from tasks.monitor.rescore import Rescored, rescore_window
 from tasks.monitor.served import Served, missing_column, served_by, superseded, version_notes
 from tasks.monitor.tidy import tidy_window, unmeasurable
 from tasks.monitor.validate import validate_window
+from tasks.monitor.validate_warehouse import validate_in_warehouse
 from tasks.monitor.window_report import store_window_report
 from tasks.ops.announce import announce_window
 from tasks.registry.references import load_reference
@@ -32,8 +34,9 @@ from tasks.results import DriftSummary, Reference, Unmeasurable, ValidationSumma
 from tasks.retrain.outbox import sweep_outbox
 from tasks.retrain.trigger import request_retraining
 from tasks.retrain.watch import watch_champion
-from tasks.retries import STORE_OUTAGE
+from tasks.retries import STORE_OUTAGE, WAREHOUSE_OUTAGE
 from tasks.schedule import latest_window_end, next_tick, resolve_window
+from tasks.source.pushdown import WindowAggregates, sample_window, window_aggregates
 from tasks.store.engine import open_store
 from tasks.store.windows import WindowRecord, recorded_ends, served_then
 
@@ -83,12 +86,27 @@ def read_and_score(store: Engine, config: ModelConfig, window: Window, scorer: i
                    ) -> tuple[WindowData | Unmeasurable, tuple[str | None, str | None], int | None, str | None]:
     """The window as measured, the fingerprints of its rows as logged, the version that scored it (None: the
     log's predictions) and the note saying so."""
+    if scorer is not None and config.source.pull == "aggregates":
+        raise ConfigError(f"{config.name}: a replay scores the window's rows with the champion; with source.pull: "
+                          "aggregates the features stay in the warehouse (replay with source.pull: rows)")
     extracted = extract_window(config, window, features=scorer is not None)
     measured = fingerprints(config, extracted)
     if scorer is None or isinstance(extracted, Unmeasurable):
         return extracted, measured, scorer, None
     rescored = score_with(store, config, extracted, scorer)
     return rescored.data, measured, rescored.version, rescored.note
+
+
+@task(name="count-window", cache_policy=NO_CACHE, **WAREHOUSE_OUTAGE)
+def count_window(config: ModelConfig, window: Window, reference: Reference) -> WindowAggregates:
+    """What the drift scores need of the window's features, counted inside the warehouse (`source.pull:
+    aggregates`; see `tasks/source/pushdown.py`)."""
+    profile = reference.profile
+    if not isinstance(profile, ReferenceProfile):
+        raise ConfigError(f"{config.name}: reference {reference.version} has no profile to count the window against")
+    cols = config.columns
+    features = [c for c in [*cols.drift_numeric, *cols.drift_categorical] if c in profile.columns]
+    return window_aggregates(config, window.start, window.end, profile, features)
 
 
 @task(name="score-with-champion", cache_policy=NO_CACHE)
@@ -127,9 +145,16 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
     baseline = reference
     if labels_served.number is not None and labels_served.number != served.number:
         baseline = load_reference(store, config, at=window.end, model_version=labels_served.number)
+    counted: WindowAggregates | None = None
     if isinstance(extracted, Unmeasurable):  # rows that cannot be read as data: data_invalid, with the reason
         data = WindowData(window, pd.DataFrame(), pd.DataFrame())
         validation = unmeasurable(ValidationSummary(config.validation.suite, []), extracted.problem)
+    elif config.source.pull == "aggregates":  # the features stay in the warehouse: counted and validated there
+        data, findings = tidy_window(config, extracted, reference)
+        counted = count_window(config, window, reference)
+        measured = (counted_fingerprint(measured[0], counted), measured[1])
+        inside = validate_in_warehouse(config, window)
+        validation = replace(inside, outcomes=[*findings, *inside.outcomes])
     else:
         data, findings = tidy_window(config, extracted, reference)
         validated = validate_window(config, data.current, window.end)
@@ -137,7 +162,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
         data = replace(data, current=validated.kept)
     drift = None
     if worth_measuring(config, data, validation):
-        measured_drift = measure_drift(config, data, reference, baseline)
+        measured_drift = measure_drift(config, data, reference, baseline, counted)
         if isinstance(measured_drift, Unmeasurable):
             validation = unmeasurable(validation, measured_drift.problem)
         else:
@@ -220,9 +245,15 @@ def report(config: ModelConfig, data: WindowData, reference: Reference, drift: D
     never the reason a measured window goes unrecorded."""
     key = f"reports/{config.name}/{window_stamp(data.window.end)}/drift.html"
     try:
+        window_rows = None
+        if config.source.pull == "aggregates":  # the features are drawn for the report only: a sample of them
+            rows = len(data.current) if full_report else config.drift.report_rows
+            window_rows, data = len(data.current), replace(data, current=sample_window(
+                config, data.window.start, data.window.end, rows))
         return store_window_report(config, data, reference, drift, key,
                                    max_rows=None if full_report else config.drift.report_rows,
-                                   max_columns=None if full_report else config.drift.report_columns)
+                                   max_columns=None if full_report else config.drift.report_columns,
+                                   window_rows=window_rows)
     except Exception as exc:
         get_run_logger().warning("the HTML report of %s could not be rendered: %s", config.name, exc)
         return None

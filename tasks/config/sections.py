@@ -53,6 +53,9 @@ class SourceConfig(Strict):
     id: Identifier
     model_version: Identifier | None = None  # the column naming the model version that made each prediction
     timezone: str = "UTC"  # the zone of timestamps stored without one
+    # "aggregates": the features never leave a PostgreSQL warehouse: it counts them for the drift scores
+    # (`tasks/source/pushdown.py`) and runs the suite; the monitor pulls the ids, times, predictions and labels
+    pull: Literal["rows", "aggregates"] = "rows"
 
     @model_validator(mode="after")
     def one_of_table_or_sql(self) -> SourceConfig:

@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -28,6 +29,7 @@ from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
 from tasks.monitor.performance import measure_performance
 from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, category_counts
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
+from tasks.monitor.scores_pushdown import score_aggregate
 from tasks.registry.profiles import numeric_prediction
 from tasks.results import (
     ColumnDrift,
@@ -38,6 +40,7 @@ from tasks.results import (
     Unmeasurable,
     WindowData,
 )
+from tasks.source.pushdown import CategoryCounts, ColumnAggregate, NumericBuckets, WindowAggregates
 
 # Unseen categories in fewer rows than this share are noted on the column, not warned about.
 UNSEEN_WARNING_SHARE = 0.01
@@ -88,6 +91,11 @@ def _unseen(profile: CategoricalProfile, values: pd.Series) -> tuple[str | None,
     """A note on window categories the reference never saw, and whether there are enough to warn about
     (counted per distinct value, never row by row)."""
     counts, _ = category_counts(values)
+    return unseen_categories(profile, counts)
+
+
+def unseen_categories(profile: CategoricalProfile, counts: dict[str, int]) -> tuple[str | None, bool]:
+    """The same from the window's counts per category."""
     known = set(profile.categories)
     unseen = pd.Series({k: v for k, v in counts.items() if k not in known}, dtype="int64")
     if not len(unseen):
@@ -152,21 +160,53 @@ def _performance(config: ModelConfig, data: WindowData, reference: Reference,
     return with_estimate(summary, config, data.current, reference.data)
 
 
+def _score_counted(column: Monitored, profile: ReferenceProfile, counted: ColumnAggregate,
+                   severity: str) -> ColumnDrift:
+    """One feature's drift from what the warehouse counted (`source.pull: aggregates`), with the same notes as
+    from rows: a constant reference, categories the reference never saw, a window holding one value."""
+    result = score_aggregate(column.method, profile[column.name], counted, column.threshold)
+    if isinstance(result, CannotScore):
+        issue, note = (None, result.message) if result.reason == "constant_reference" else (result.message, None)
+        return ColumnDrift(column.name, column.kind, column.method, column.threshold, None, False, issue, note,
+                           threshold_source=column.source, severity=severity)  # type: ignore[arg-type]
+    issue, note = None, None
+    reference_profile = profile[column.name]
+    if isinstance(counted, CategoryCounts) and isinstance(reference_profile, CategoricalProfile):
+        note, loud = unseen_categories(reference_profile, counted.counts)
+        issue, note = (note, None) if loud else (None, note)
+        only = next(iter(counted.counts)) if len(counted.counts) == 1 else None
+    else:
+        assert isinstance(counted, NumericBuckets)
+        low, high = np.nanmin(counted.lows), np.nanmax(counted.highs)
+        only = format(low, "g") if low == high else None
+    if only is not None:
+        issue = "; ".join(filter(None, [f"constant in this window ({only})", issue]))
+    if result.error:
+        note = "; ".join(filter(None, [note, f"counted in the warehouse: within ±{result.error:.2g} of the exact "
+                                             "score"]))
+    p_value = column.band.tail_probability(result.score) if column.band is not None else None
+    return ColumnDrift(column.name, column.kind, result.method, column.threshold, result.score, result.drifted,
+                       issue, note, p_value=p_value, threshold_source=column.source,
+                       severity=severity)  # type: ignore[arg-type]
+
+
 @task(name="measure-drift", cache_policy=NO_CACHE)
 def measure_drift(config: ModelConfig, data: WindowData, reference: Reference,
-                  baseline: Reference | None = None) -> DriftSummary | Unmeasurable:
+                  baseline: Reference | None = None, counted: WindowAggregates | None = None
+                  ) -> DriftSummary | Unmeasurable:
     """The window's drift, or the data problem that keeps it from being measured (labels a binary classifier
     cannot read, say), returned rather than raised: a verdict, not a failed run."""
     try:
-        return measure_window(config, data, reference, baseline)
+        return measure_window(config, data, reference, baseline, counted)
     except DataError as exc:
         return Unmeasurable(str(exc))
 
 
 def measure_window(config: ModelConfig, data: WindowData, reference: Reference,
-                   baseline: Reference | None = None) -> DriftSummary:
+                   baseline: Reference | None = None, counted: WindowAggregates | None = None) -> DriftSummary:
     """Score every monitored column of the window against the reference profile and decide which drifted; the
-    performance is judged against `baseline` when given (the labelled rows were served by another version)."""
+    performance is judged against `baseline` when given (the labelled rows were served by another version).
+    With `counted` (`source.pull: aggregates`) the features are scored from the warehouse's aggregates."""
     if data.current.empty:
         raise DriftError("no rows to measure: the current window is empty")
     profile = reference.profile
@@ -177,6 +217,8 @@ def measure_window(config: ModelConfig, data: WindowData, reference: Reference,
              "target": severity.target}
 
     def one(column: Monitored) -> ColumnDrift:
+        if counted is not None and column.name in counted.columns and column.kind in ("numeric", "categorical"):
+            return _score_counted(column, profile, counted.columns[column.name], kinds[column.kind])
         if column.kind != "target":
             return _score(column, profile, data.current.get(column.name, None), kinds[column.kind])
         values = data.labelled.get(column.name, None)

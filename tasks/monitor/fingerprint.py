@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.core.util.hashing import combine_hash_arrays  # type: ignore[attr-defined]  # not in pandas-stubs
 
 from tasks.config import ModelConfig
+from tasks.source.pushdown import NumericBuckets, WindowAggregates
 
 
 def fingerprint(frame: pd.DataFrame, columns: list[str]) -> str:
@@ -40,3 +41,20 @@ def data_fingerprint(config: ModelConfig, current: pd.DataFrame) -> str:
 def labels_fingerprint(config: ModelConfig, labelled: pd.DataFrame) -> str:
     """The matured labels the window's performance was measured on, by id."""
     return fingerprint(labelled, [config.source.id, config.columns.target.column])
+
+
+def counted_fingerprint(pulled: str | None, counted: WindowAggregates) -> str:
+    """The pulled columns' fingerprint with what the warehouse counted of the features (`source.pull:
+    aggregates`): rows, and per column its counts per bucket with each bucket's extremes, or its counts per
+    category. Sums are left out: exact as they are, they are the one part whose last bit could depend on order."""
+    digest = hashlib.sha256(f"{pulled or ''}/{counted.rows}".encode())
+    for name in sorted(counted.columns):
+        column = counted.columns[name]
+        digest.update(name.encode())
+        if isinstance(column, NumericBuckets):
+            for part in (column.counts, column.lows, column.highs):
+                digest.update(np.ascontiguousarray(part).tobytes())
+        else:
+            digest.update(repr(sorted(column.counts.items())).encode())
+        digest.update(str(column.nulls).encode())
+    return digest.hexdigest()[:32]

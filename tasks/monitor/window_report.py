@@ -53,9 +53,10 @@ def shown_columns(drift: DriftSummary, max_columns: int | None) -> list[ColumnDr
 @task(name="render-report", cache_policy=NO_CACHE)
 def render_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
                          path: Path, reports_root: Path, max_rows: int | None = DEFAULT_MAX_ROWS,
-                         max_columns: int | None = None) -> str | None:
+                         max_columns: int | None = None, window_rows: int | None = None) -> str | None:
     """Render the report to `path` and return it; None when no column could be scored. `max_rows=None` and
-    `max_columns=None` render every row and every column (`--full-report`)."""
+    `max_columns=None` render every row and every column (`--full-report`). `window_rows`: the window's size
+    when `data` holds only a sample the warehouse drew (`source.pull: aggregates`)."""
     scored = [c for c in drift.columns if c.score is not None and c.kind != "target"]
     shown = shown_columns(drift, max_columns)
     columns = [ReportColumn(c.column, c.kind == "numeric" or (c.kind in ("prediction", "target") and
@@ -72,7 +73,9 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
         current = sample_rows(current, timestamp, max_rows, seed_for(config.name, stamp))
         ref = sample_rows(ref, timestamp, max_rows, seed_for(config.name, f"reference/{reference.version}"))
     banner = (f"{config.name}, window ending {data.window.end:%Y-%m-%d %H:%M} UTC: drawn from a time-stratified "
-              f"sample of {len(current):,} of {len(data.current):,} window rows and {len(ref):,} of "
+              f"sample of {len(current):,} of {window_rows or len(data.current):,} window rows"
+              + (f" (from {len(data.current):,} the warehouse drew by a hash of their ids)" if window_rows else "")
+              + f" and {len(ref):,} of "
               f"{len(reference.data):,} reference rows ({reference.version}). The verdict was decided on every "
               f"row against the reference profile; thresholds shown are the ones it used. "
               + (f"Shown: the {len(shown)} of {len(scored)} scored columns that drifted or are nearest their "
@@ -94,7 +97,7 @@ def render_window_report(config: ModelConfig, data: WindowData, reference: Refer
 
 def store_window_report(config: ModelConfig, data: WindowData, reference: Reference, drift: DriftSummary,
                         key: str, max_rows: int | None = DEFAULT_MAX_ROWS,
-                        max_columns: int | None = None) -> str | None:
+                        max_columns: int | None = None, window_rows: int | None = None) -> str | None:
     """Render the report to the artifact `key` (`reports/<model>/<stamp>/drift.html`) and return its URL;
     None when no column could be scored.
 
@@ -105,11 +108,12 @@ def store_window_report(config: ModelConfig, data: WindowData, reference: Refere
     reports = key.split("/", 1)[0]
     if artifacts.is_local():
         return render_window_report(config, data, reference, drift, Path(artifacts.url_for(key)),
-                                    Path(artifacts.url_for(reports)), max_rows=max_rows, max_columns=max_columns)
+                                    Path(artifacts.url_for(reports)), max_rows=max_rows, max_columns=max_columns,
+                                    window_rows=window_rows)
     with tempfile.TemporaryDirectory(prefix="driftflow-report-") as folder:
         local = Path(folder)
         written = render_window_report(config, data, reference, drift, local / key, local / reports,
-                                       max_rows=max_rows, max_columns=max_columns)
+                                       max_rows=max_rows, max_columns=max_columns, window_rows=window_rows)
         if written is None:
             return None
         assets = local / reports / ASSETS

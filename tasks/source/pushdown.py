@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -34,8 +35,9 @@ from tasks.errors import ConfigError, MissingColumnsError
 from tasks.monitor.profile import CategoricalProfile, NumericProfile, ReferenceProfile, label
 from tasks.settings import warehouse_url
 from tasks.source.failures import source_field
-from tasks.source.query import describe_source, source_selectable, translated_errors
-from tasks.source.timestamps import window_condition
+from tasks.source.query import SourceShape, describe_source, source_selectable, translated_errors, window_query
+from tasks.source.readers import read_frame
+from tasks.source.timestamps import to_utc, window_condition
 
 SESSIONS = min(4, os.cpu_count() or 1)  # column queries at once (PostgreSQL runs each on one core)
 MAX_EDGES = 4_096  # bucket edges per numeric column: the reference's distinct values, or its quantiles
@@ -96,6 +98,19 @@ def bucket_edges(profile: NumericProfile, max_edges: int = MAX_EDGES) -> np.ndar
     return np.unique(np.r_[values[0], inner, values[-1]].astype("float64"))
 
 
+def exact_source(engine: sa.Engine, config: ModelConfig) -> SourceShape:
+    """The source's shape, when the warehouse can count its windows exactly (ConfigError naming why not)."""
+    shape = describe_source(engine, config)
+    if shape.dialect != "postgresql":
+        raise ConfigError(f"{config.name}: drift aggregates are computed in PostgreSQL warehouses, not "
+                          f"{shape.dialect}; use source.pull: rows")
+    if not (shape.kind == "tz" or (shape.kind == "naive" and config.source.timezone == "UTC")):
+        raise ConfigError(f"{config.name}: {source_field(config)} column {config.source.timestamp!r} is not "
+                          "compared exactly in SQL (a timestamptz, or a timestamp in UTC, is needed to count "
+                          "a window inside the warehouse); use source.pull: rows")
+    return shape
+
+
 def window_aggregates(config: ModelConfig, start: datetime, end: datetime, profile: ReferenceProfile,
                       columns: list[str], url: str | None = None, max_edges: int = MAX_EDGES,
                       sessions: int = SESSIONS) -> WindowAggregates:
@@ -104,14 +119,7 @@ def window_aggregates(config: ModelConfig, start: datetime, end: datetime, profi
     url = url or warehouse_url()
     engine = warehouse_engine(url)
     with translated_errors(config, url):
-        shape = describe_source(engine, config)
-        if shape.dialect != "postgresql":
-            raise ConfigError(f"{config.name}: drift aggregates are computed in PostgreSQL warehouses; "
-                              f"{shape.dialect} rows are read and scored in the monitor")
-        if not (shape.kind == "tz" or (shape.kind == "naive" and config.source.timezone == "UTC")):
-            raise ConfigError(f"{config.name}: {source_field(config)} column {config.source.timestamp!r} is not "
-                              "compared exactly in SQL (a timestamptz, or a timestamp in UTC, is needed to count "
-                              "a window inside the warehouse)")
+        shape = exact_source(engine, config)
         missing = [c for c in columns if c not in shape.columns]
         if missing:
             raise MissingColumnsError(f"{source_field(config)} lacks column(s) {', '.join(missing)}")
@@ -124,6 +132,9 @@ def window_aggregates(config: ModelConfig, start: datetime, end: datetime, profi
         def one(name: str) -> ColumnAggregate:
             column = profile[name]
             with engine.connect() as conn:  # one session per query: the warehouse runs them side by side
+                # one worker per query: a sum adds its values in the same order every time, so a rerun of the
+                # same rows gives the same scores to the last bit
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
                 if isinstance(column, NumericProfile):
                     return _numeric(conn, source, condition, name, bucket_edges(column, max_edges), rows)
                 assert isinstance(column, CategoricalProfile)
@@ -161,3 +172,23 @@ def _categorical(conn: sa.Connection, source: sa.FromClause, condition: sa.Colum
         if key is not None:
             counts[key] = counts.get(key, 0) + int(count)
     return CategoryCounts(name, counts, nulls=rows - sum(counts.values()))
+
+
+SAMPLE_FACTOR = 4  # the warehouse draws this many times the report's rows; the report then samples across time
+
+
+def sample_window(config: ModelConfig, start: datetime, end: datetime, rows: int,
+                  url: str | None = None) -> pd.DataFrame:
+    """A reproducible sample of the window's monitored columns for its report: the rows whose ids hash first
+    (md5), `SAMPLE_FACTOR` x `rows` of them, with timestamps in UTC as the monitor reads them."""
+    url = url or warehouse_url()
+    engine = warehouse_engine(url)
+    ts = config.source.timestamp
+    with translated_errors(config, url):
+        shape = exact_source(engine, config)
+        query = (window_query(config, config.monitored_columns, start, end, kind=shape.kind, dialect=shape.dialect)
+                 .order_by(None).order_by(sa.func.md5(sa.cast(sa.column(config.source.id), sa.Text)))
+                 .limit(SAMPLE_FACTOR * rows))
+        frame = read_frame(engine, query)
+    frame[ts] = to_utc(frame[ts], config.source.timezone, f"{source_field(config)}: source.timestamp {ts!r}")
+    return frame.sort_values([ts, config.source.id], kind="mergesort").reset_index(drop=True)

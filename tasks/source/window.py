@@ -31,15 +31,24 @@ def overlaps(window: Window) -> bool:
     return window.labelled_start < window.end and window.start < window.labelled_end
 
 
+def pulled_columns(config: ModelConfig) -> list[str]:
+    """The current window's columns the monitor reads: every monitored column, or with `source.pull:
+    aggregates` all but the features (the warehouse counts those)."""
+    if config.source.pull == "rows":
+        return config.monitored_columns
+    features = set(config.columns.features)
+    return [c for c in config.monitored_columns if c not in features]
+
+
 def read_window(config: ModelConfig, window: Window, url: str | None = None,
                 *, compact: bool = False, features: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(current rows with the monitored columns, labelled rows of the matured window), each exact in UTC.
+    """(current rows with the pulled columns, labelled rows of the matured window), each exact in UTC.
 
-    The same frames as `read_range(monitored)` and `read_range(labelled, labelled_only=True)`; `compact`
+    The same frames as `read_range(pulled)` and `read_range(labelled, labelled_only=True)`; `compact`
     turns the configured categorical columns into pandas categoricals (less memory on long windows);
     `features` keeps the features in the labelled rows too (a replay scores them with a model).
     """
-    wanted = config.monitored_columns
+    wanted = pulled_columns(config)
     needed = labelled_columns(config)
     if features:
         needed = [*needed, *(c for c in config.columns.features if c not in needed)]

@@ -3,6 +3,8 @@ the monitor that pulls every row does."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,17 @@ def test_a_replay_needs_the_rows(prefect_server: None, driftflow_home: Path, cre
     monitor_five_weeks(config)
     with pytest.raises(ConfigError, match="a replay scores the window's rows"):
         monitor(model=config.name, window_end=window_end(1), actions=False, replay=True)
+
+
+def test_quarantine_needs_the_rows(prefect_server: None, driftflow_home: Path, create_database: CreateDatabase,
+                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A suite that would leave rows out blocks the window with a reason naming the setting, never passes."""
+    config = on_postgres(tmp_path, monkeypatch, create_database, "quarantine", source__pull="aggregates")
+    path = Path(os.environ["DRIFTFLOW_PROJECT_DIR"]) / "expectations" / "flights-delay.json"
+    suite = json.loads(path.read_text())
+    row_level = next(e for e in suite["expectations"] if e["type"].startswith("expect_column_values"))
+    row_level["meta"] = {"driftflow": {"action": "quarantine"}}
+    path.write_text(json.dumps(suite))
+    first = monitor_five_weeks(config)[0]
+    assert first["verdict"] == "data_invalid"
+    assert any("quarantines rows" in r and "source.pull: aggregates" in r for r in first["reasons"])

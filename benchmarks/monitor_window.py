@@ -36,7 +36,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -512,6 +512,26 @@ def compare(runs: dict[str, ChildRun]) -> None:
         for column in ours["drifted"]:
             if column in plain["scores"] and ours["scores"].get(column) is not None:
                 print(f"  {column}: Evidently {plain['scores'][column]:.6f}  {name} {ours['scores'][column]:.6f}")
+
+
+def on_the_window(script: str, doc: str | None, child: Callable[[str], dict[str, Any]],
+                  approaches: Sequence[str]) -> dict[str, ChildRun] | None:
+    """The command line of a benchmark on this window (`--rows`, `--reference-rows`, `--url`). As a child, run one
+    approach and print its JSON (returns None); as the parent, prepare the window and run each approach twice in
+    fresh processes, alternating, and return the second run of each (the first warms the server's cache)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)), flush=True)
+        return None
+    env = prepare(argparse.Namespace(**vars(args), fresh=False))
+    print(f"load average before: {load_average()}", flush=True)
+    first = {a: run_child([script, "--child", a], env) for a in approaches}
+    return {a: run_child([script, "--child", a], env) for a in first}
 
 
 def main() -> None:

@@ -18,9 +18,6 @@ against the stated error bound, and whether the decisions agree.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import time
 from datetime import timedelta
@@ -28,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_support import DEFAULT_URL, load_average, run_child
-from monitor_window import MODEL, THRESHOLD, WINDOW_END, prepare
+from monitor_window import MODEL, THRESHOLD, WINDOW_END, on_the_window
 
 
 def _columns() -> tuple[Any, Any, list[tuple[str, str]]]:
@@ -78,21 +74,12 @@ def child(approach: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.child)), flush=True)
+    runs = on_the_window(__file__, __doc__, child, ("pull", "aggregates"))
+    if runs is None:
         return
-    env = prepare(argparse.Namespace(**vars(args), fresh=False))
-    print(f"load average before: {load_average()}", flush=True)
-    runs = {a: run_child([__file__, "--child", a], env) for a in ("pull", "aggregates", "pull", "aggregates")}
     print(f"\n{'approach':<12}{'process s':>10}{'work s':>8}{'fetch s':>9}{'score s':>9}{'peak RSS MB':>13}"
           f"{'left the warehouse MB':>23}")
-    for name, run in runs.items():  # the second run of each (the first warmed the server's cache)
+    for name, run in runs.items():
         r = run.result
         print(f"{name:<12}{run.wall:>10.1f}{r['work_s']:>8.2f}{r['fetch_s']:>9.2f}{r['score_s']:>9.2f}"
               f"{run.peak_rss_mb:>13,.0f}{r['moved_mb']:>23,.1f}")

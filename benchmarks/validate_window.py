@@ -17,8 +17,6 @@ expectation.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
@@ -27,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_support import DEFAULT_URL, load_average, run_child
-from monitor_window import MODEL, WINDOW_END, prepare
+from monitor_window import MODEL, WINDOW_END, on_the_window
 
 
 def _key(result: Any) -> str:
@@ -73,20 +70,9 @@ def child(approach: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.child)), flush=True)
+    runs = on_the_window(__file__, __doc__, child, ("pandas", "warehouse"))
+    if runs is None:
         return
-    env = prepare(argparse.Namespace(**vars(args), fresh=False))
-    print(f"load average before: {load_average()}", flush=True)
-    runs = {}
-    for approach in ("pandas", "warehouse", "pandas", "warehouse"):  # the second of each is kept
-        runs[approach] = run_child([__file__, "--child", approach], env)
     print(f"\n{'approach':<11}{'process s':>10}{'work s':>8}{'read s':>8}{'validate s':>12}{'peak RSS MB':>13}")
     for name, run in runs.items():
         r = run.result

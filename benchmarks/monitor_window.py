@@ -262,13 +262,25 @@ def _read_columns(config: Any) -> Any:
     return cast(Any, cx.read_sql(url.render_as_string(hide_password=False), query, return_type="arrow")).to_pandas()
 
 
-def _pinned(config: Any) -> list[tuple[str, str, str]]:
+def pinned_columns(config: Any) -> list[tuple[str, str, str]]:
     """(column, kind, method) for every scored column: the features, the prediction and the 0/1 label."""
     cols = config.columns
     numeric = [*cols.drift_numeric, cols.prediction]
     categorical = [*cols.drift_categorical, cols.target.column]
     return [*((c, "numeric", config.drift.method_for(c, "numeric")) for c in numeric),
             *((c, "categorical", config.drift.method_for(c, "categorical")) for c in categorical)]
+
+
+def stored_profile(model: str = MODEL) -> Any:
+    """The reference profile the store holds for `model` (registered by `prepare`)."""
+    from tasks.registry.profiles import read_profile
+    from tasks.store.engine import open_store
+    from tasks.store.schema import reference_snapshots
+
+    with open_store().connect() as conn:
+        location = conn.execute(sa.select(reference_snapshots.c.profile_path)
+                                .where(reference_snapshots.c.model == model)).scalar_one()
+    return read_profile(str(location))
 
 
 def child_floor() -> dict[str, Any]:
@@ -280,22 +292,18 @@ def child_floor() -> dict[str, Any]:
 
     import connectorx  # noqa: F401
 
+    import tasks.registry.profiles  # noqa: F401  # stored_profile's import, made before the clock starts
     from tasks.config import load_model_config
     from tasks.monitor.scores import score_column
-    from tasks.registry.profiles import read_profile
-    from tasks.store.engine import open_store
-    from tasks.store.schema import reference_snapshots
 
     config = load_model_config(MODEL)
     imported, cpu = time.perf_counter(), time.process_time()
     frame = _read_columns(config)
     read = time.perf_counter()
-    with open_store().connect() as conn:
-        location = conn.execute(sa.select(reference_snapshots.c.profile_path)
-                                .where(reference_snapshots.c.model == MODEL)).scalar_one()
-    profile = read_profile(str(location))
+    profile = stored_profile()
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        scored = list(pool.map(lambda p: score_column(p[2], profile[p[0]], frame[p[0]], THRESHOLD), _pinned(config)))
+        scored = list(pool.map(lambda p: score_column(p[2], profile[p[0]], frame[p[0]], THRESHOLD),
+                               pinned_columns(config)))
     done = time.perf_counter()
     return {"rows": len(frame), "columns": frame.shape[1], "import_s": imported - started,
             "work_s": done - imported, "work_cpu_s": time.process_time() - cpu,
@@ -322,7 +330,7 @@ def child_floor_scipy() -> dict[str, Any]:
     from tasks.source.query import read_range
 
     config = load_model_config(MODEL)
-    pinned = _pinned(config)
+    pinned = pinned_columns(config)
     reference = read_range(config, [c for c, _, _ in pinned], START, START + timedelta(days=7))  # every row
 
     def finite(values: Any) -> Any:

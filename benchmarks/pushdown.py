@@ -25,35 +25,20 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from monitor_window import MODEL, THRESHOLD, WINDOW_END, on_the_window
-
-
-def _columns() -> tuple[Any, Any, list[tuple[str, str]]]:
-    import sqlalchemy as sa
-
-    from tasks.config import load_model_config
-    from tasks.registry.profiles import read_profile
-    from tasks.store.engine import open_store
-    from tasks.store.schema import reference_snapshots
-
-    config = load_model_config(MODEL)
-    with open_store().connect() as conn:
-        location = conn.execute(sa.select(reference_snapshots.c.profile_path)
-                                .where(reference_snapshots.c.model == MODEL)).scalar_one()
-    cols = config.columns
-    pinned = [(c, config.drift.method_for(c, "numeric")) for c in [*cols.drift_numeric, cols.prediction]]
-    pinned += [(c, config.drift.method_for(c, "categorical")) for c in [*cols.drift_categorical, cols.target.column]]
-    return config, read_profile(str(location)), pinned
+from monitor_window import MODEL, THRESHOLD, WINDOW_END, on_the_window, pinned_columns, stored_profile
 
 
 def child(approach: str) -> dict[str, Any]:
     """Score the window one way; returns seconds, bytes that left the warehouse and the scores."""
+    from tasks.config import load_model_config
     from tasks.monitor.scores import score_column
     from tasks.monitor.scores_pushdown import certain, score_aggregate
     from tasks.source.pushdown import NumericBuckets, window_aggregates
     from tasks.source.query import read_range
 
-    config, profile, pinned = _columns()
+    config = load_model_config(MODEL)
+    profile = stored_profile()
+    pinned = [(column, chosen) for column, _, chosen in pinned_columns(config)]
     start, end = WINDOW_END - timedelta(days=7), WINDOW_END
     names = [c for c, _ in pinned]
     began = time.perf_counter()

@@ -27,7 +27,7 @@ from tasks.monitor.calibrate import Band, Calibration
 from tasks.monitor.estimate import with_estimate
 from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
 from tasks.monitor.performance import measure_performance
-from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, category_counts
+from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, label_counts
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
 from tasks.monitor.scores_pushdown import score_aggregate
 from tasks.registry.profiles import numeric_prediction
@@ -87,13 +87,6 @@ def monitored_columns(config: ModelConfig, reference: Reference) -> list[Monitor
             _pinned(config, calibration, cols.target.column, "target", config.task == "regression")]
 
 
-def _unseen(profile: CategoricalProfile, values: pd.Series) -> tuple[str | None, bool]:
-    """A note on window categories the reference never saw, and whether there are enough to warn about
-    (counted per distinct value, never row by row)."""
-    counts, _ = category_counts(values)
-    return unseen_categories(profile, counts)
-
-
 def unseen_categories(profile: CategoricalProfile, counts: dict[str, int]) -> tuple[str | None, bool]:
     """The same from the window's counts per category."""
     known = set(profile.categories)
@@ -106,14 +99,15 @@ def unseen_categories(profile: CategoricalProfile, counts: dict[str, int]) -> tu
     return text, bool(unseen.sum() >= UNSEEN_WARNING_SHARE * sum(counts.values()))
 
 
-def _single_value(values: pd.Series) -> object | None:
+def _single_value(values: pd.Series, counted: pd.Series | None = None) -> object | None:
     """The window's one value when it holds exactly one (missing values aside), else None; numbers are
     compared by their minimum and maximum, which costs no hashing of a million rows; other values are counted
-    (a table of the distinct values, not one sized for every row, as `nunique` builds)."""
+    (a table of the distinct values, not one sized for every row, as `nunique` builds), or read from
+    `counted`, their `value_counts` already made."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         low, high = values.min(), values.max()
         return low if pd.notna(low) and low == high else None
-    counts = values.value_counts(dropna=True, sort=False)  # in order of first appearance
+    counts = values.value_counts(dropna=True, sort=False) if counted is None else counted  # first seen first
     seen = counts[counts.to_numpy() > 0]  # a categorical also counts the categories it does not hold
     return seen.index[0] if len(seen) == 1 else None
 
@@ -128,18 +122,26 @@ def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | Non
         return unmeasured("missing from this window")
     if column.name not in profile.columns:
         return unmeasured("missing from the reference")
-    result = score_column(column.method, profile[column.name], values, column.threshold)
+    reference_profile = profile[column.name]
+    raw, counts = None, {}
+    if isinstance(reference_profile, CategoricalProfile):  # counted once: the score, unseen categories, one value
+        raw = values.value_counts(dropna=True, sort=False)
+        counts = label_counts(raw)
+        result = score_aggregate(column.method, reference_profile,
+                                 CategoryCounts(column.name, counts, len(values) - sum(counts.values())),
+                                 column.threshold)
+    else:
+        result = score_column(column.method, reference_profile, values, column.threshold)
     if isinstance(result, CannotScore):
         if result.reason == "constant_reference":
             return unmeasured(None, result.message)
         return unmeasured(result.message)
     assert isinstance(result, ColumnScore)
     issue, note = None, None
-    reference_profile = profile[column.name]
     if isinstance(reference_profile, CategoricalProfile):
-        note, loud = _unseen(reference_profile, values)
+        note, loud = unseen_categories(reference_profile, counts)
         issue, note = (note, None) if loud else (None, note)
-    only = _single_value(values)
+    only = _single_value(values, raw)
     if only is not None:
         issue = "; ".join(filter(None, [f"constant in this window ({only})", issue]))
     p_value = column.band.tail_probability(result.score) if column.band is not None else None
@@ -231,8 +233,9 @@ def measure_window(config: ModelConfig, data: WindowData, reference: Reference,
     # numpy sorts and counts outside the GIL: the columns of a long window are scored on every core
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         results = list(pool.map(one, monitored_columns(config, reference)))
+    release_freed_memory()  # the scoring threads' sorted copies, freed: not kept under the bootstrap
     performance = _performance(config, data, reference, baseline or reference)
-    release_freed_memory()  # the scoring threads' sorted copies, freed: not kept under the report
+    release_freed_memory()  # the bootstrap's temporaries: not kept under the report
     return _controlled(config, results, performance)
 
 

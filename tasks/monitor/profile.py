@@ -70,13 +70,18 @@ def sorted_values(values: pd.Series | np.ndarray, name: str = "") -> tuple[np.nd
 def category_counts(values: pd.Series | np.ndarray) -> tuple[dict[str, int], int]:
     """Counts per normalised category (labels computed once per distinct value), and the null count."""
     series = values if isinstance(values, pd.Series) else pd.Series(values)
-    raw = series.value_counts(dropna=True, sort=False)
+    counts = label_counts(series.value_counts(dropna=True, sort=False))
+    return counts, len(series) - sum(counts.values())
+
+
+def label_counts(raw: pd.Series) -> dict[str, int]:
+    """Counts per normalised category from counts per distinct value (`value_counts`)."""
     counts: dict[str, int] = {}
     for value, count in zip(raw.index, raw.to_numpy(), strict=True):
         key = label(value)
         if key is not None and count:
             counts[key] = counts.get(key, 0) + int(count)
-    return counts, len(series) - sum(counts.values())
+    return counts
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,28 @@ def test_compressed_data_keeps_every_value_and_the_draw_call(page: str) -> None:
     assert data.startswith("var metric_") and data in page
     assert packed.index("window.drawDashboard(") > packed.index("DecompressionStream")
     assert len(page) - len(packed) > len(data) / 2  # the data shrinks to well under half
+
+
+def test_the_report_draws_the_page_evidentlys_own_preset_draws(page: str) -> None:
+    """The preset without per-column ValueDrift metrics renders what DataDriftPreset renders (ids aside)."""
+    import re
+
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=["temp"], categorical_columns=["carrier"])
+    preset = DataDriftPreset(columns=["temp", "carrier"],
+                             per_column_method={c.name: c.method for c in COLUMNS},
+                             per_column_threshold={c.name: c.threshold for c in COLUMNS})
+    names = [c.name for c in COLUMNS]
+    own = Report([preset]).run(
+        current_data=Dataset.from_pandas(frame(800, seed=2, shift=3)[names], data_definition=definition),
+        reference_data=Dataset.from_pandas(frame(800, seed=3)[names], data_definition=definition),
+    ).get_html_str(as_iframe=False)
+
+    def content(html: str) -> str:
+        return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", "id", html)
+
+    banner = re.compile(r'<div style="font-family:sans-serif[^>]*>a sample of 800 of 1,000,000 rows</div>')
+    assert banner.search(page) and "Dataset Drift" in own
+    assert content(banner.sub("", page)) == content(own)

@@ -231,13 +231,15 @@ def prepare(args: argparse.Namespace) -> dict[str, str]:
 # ---------------------------------------------------------------- children (each in its own process)
 
 def child_register() -> dict[str, Any]:
-    """Register the reference week through the public path (idempotent: a second run changes nothing)."""
+    """Register the reference week through the public path (idempotent: a second run changes nothing), for
+    each of the two models the project configures (scaling.py's projects configure only the first)."""
     from tasks.config import load_model_config
+    from tasks.config.load import list_models
     from tasks.registry.register import register_model
     from tasks.store.engine import open_store
 
     notes = []
-    for model in (MODEL, COUNTED):
+    for model in [m for m in (MODEL, COUNTED) if m in list_models()]:
         done = register_model(open_store(), load_model_config(model), reference_start=START,
                               reference_end=START + timedelta(days=7), logged=True)
         state = "registered" if done.created else "already registered"

@@ -85,8 +85,8 @@ def render_report(columns: list[ReportColumn], current: pd.DataFrame, reference:
     definition = DataDefinition(numerical_columns=[c.name for c in columns if c.numeric],
                                 categorical_columns=[c.name for c in columns if not c.numeric])
     preset = DriftTablePreset(columns=[c.name for c in columns],
-                             per_column_method={c.name: c.method for c in columns},
-                             per_column_threshold={c.name: c.threshold for c in columns})
+                              per_column_method={c.name: c.method for c in columns},
+                              per_column_threshold={c.name: c.threshold for c in columns})
     names = [c.name for c in columns]
     with np.errstate(divide="ignore", invalid="ignore"):
         snapshot = Report([preset]).run(

@@ -1,4 +1,4 @@
-"""Evidently's data drift preset, computed once per column.
+"""Evidently's data drift preset without the metrics its page does not show.
 
 `DataDriftPreset` computes each column's drift three times: for its `DriftedColumnsCount`, for one `ValueDrift`
 per column, and for the dataset-drift table it renders. Its HTML shows only the count and the table (built from

@@ -524,15 +524,21 @@ def compare(runs: dict[str, ChildRun]) -> None:
                 print(f"  {column}: Evidently {plain['scores'][column]:.6f}  {name} {ours['scores'][column]:.6f}")
 
 
+def window_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The command line every benchmark on this window shares: `--rows`, `--reference-rows`, `--url`."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="window rows (default 1,000,000)")
+    parser.add_argument("--reference-rows", type=int, default=100_000)
+    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
+    return parser
+
+
 def on_the_window(script: str, doc: str | None, child: Callable[[str], dict[str, Any]],
                   approaches: Sequence[str]) -> dict[str, ChildRun] | None:
     """The command line of a benchmark on this window (`--rows`, `--reference-rows`, `--url`). As a child, run one
     approach and print its JSON (returns None); as the parent, prepare the window and run each approach twice in
     fresh processes, alternating, and return the second run of each (the first warms the server's cache)."""
-    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
+    parser = window_arguments(doc)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -545,10 +551,7 @@ def on_the_window(script: str, doc: str | None, child: Callable[[str], dict[str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="window rows (default 1,000,000)")
-    parser.add_argument("--reference-rows", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("DRIFTFLOW_BENCH_POSTGRES_URL", DEFAULT_URL))
+    parser = window_arguments(__doc__)
     parser.add_argument("--only", default="floor-scipy,floor,driftflow,driftflow-aggregates,plain",
                         help="approaches to run, comma-separated")
     parser.add_argument("--fresh", action="store_true",

@@ -27,7 +27,7 @@ from tasks.monitor.calibrate import Band, Calibration
 from tasks.monitor.estimate import with_estimate
 from tasks.monitor.false_alarms import FeatureEvidence, control_false_alarms
 from tasks.monitor.performance import measure_performance
-from tasks.monitor.profile import CategoricalProfile, ReferenceProfile, label_counts
+from tasks.monitor.profile import CategoricalProfile, ColumnProfile, ReferenceProfile, label_counts
 from tasks.monitor.scores import CannotScore, ColumnScore, score_column
 from tasks.monitor.scores_pushdown import score_aggregate
 from tasks.registry.profiles import numeric_prediction
@@ -133,17 +133,31 @@ def _score(column: Monitored, profile: ReferenceProfile, values: pd.Series | Non
     else:
         result = score_column(column.method, reference_profile, values, column.threshold)
     if isinstance(result, CannotScore):
-        if result.reason == "constant_reference":
-            return unmeasured(None, result.message)
-        return unmeasured(result.message)
+        return _not_scored(column, result, severity)
     assert isinstance(result, ColumnScore)
+    return _scored(column, result, severity, reference_profile, counts, _single_value(values, raw))
+
+
+def _not_scored(column: Monitored, result: CannotScore, severity: str) -> ColumnDrift:
+    """A column that could not be scored: a constant reference is a note, anything else an issue."""
+    issue, note = (None, result.message) if result.reason == "constant_reference" else (result.message, None)
+    return ColumnDrift(column.name, column.kind, column.method, column.threshold, None, False, issue, note,
+                       threshold_source=column.source, severity=severity)  # type: ignore[arg-type]
+
+
+def _scored(column: Monitored, result: ColumnScore, severity: str, reference_profile: ColumnProfile,
+            counts: dict[str, int], only: object | None, remark: str | None = None) -> ColumnDrift:
+    """A scored column with what else its window showed: for a categorical column, the categories of its
+    `counts` the reference never saw (a warning when there are many, else a note); the one value a constant
+    window holds; and a `remark` noted beside."""
     issue, note = None, None
     if isinstance(reference_profile, CategoricalProfile):
         note, loud = unseen_categories(reference_profile, counts)
         issue, note = (note, None) if loud else (None, note)
-    only = _single_value(values, raw)
     if only is not None:
         issue = "; ".join(filter(None, [f"constant in this window ({only})", issue]))
+    if remark:
+        note = "; ".join(filter(None, [note, remark]))
     p_value = column.band.tail_probability(result.score) if column.band is not None else None
     return ColumnDrift(column.name, column.kind, result.method, column.threshold, result.score, result.drifted,
                        issue, note, p_value=p_value, threshold_source=column.source,
@@ -166,30 +180,19 @@ def _score_counted(column: Monitored, profile: ReferenceProfile, counted: Column
                    severity: str) -> ColumnDrift:
     """One feature's drift from what the warehouse counted (`source.pull: aggregates`), with the same notes as
     from rows: a constant reference, categories the reference never saw, a window holding one value."""
-    result = score_aggregate(column.method, profile[column.name], counted, column.threshold)
-    if isinstance(result, CannotScore):
-        issue, note = (None, result.message) if result.reason == "constant_reference" else (result.message, None)
-        return ColumnDrift(column.name, column.kind, column.method, column.threshold, None, False, issue, note,
-                           threshold_source=column.source, severity=severity)  # type: ignore[arg-type]
-    issue, note = None, None
     reference_profile = profile[column.name]
-    if isinstance(counted, CategoryCounts) and isinstance(reference_profile, CategoricalProfile):
-        note, loud = unseen_categories(reference_profile, counted.counts)
-        issue, note = (note, None) if loud else (None, note)
-        only = next(iter(counted.counts)) if len(counted.counts) == 1 else None
+    result = score_aggregate(column.method, reference_profile, counted, column.threshold)
+    if isinstance(result, CannotScore):
+        return _not_scored(column, result, severity)
+    if isinstance(counted, CategoryCounts):
+        counts = counted.counts
+        only: object | None = next(iter(counts)) if len(counts) == 1 else None
     else:
         assert isinstance(counted, NumericBuckets)
-        low, high = np.nanmin(counted.lows), np.nanmax(counted.highs)
+        counts, (low, high) = {}, (np.nanmin(counted.lows), np.nanmax(counted.highs))
         only = format(low, "g") if low == high else None
-    if only is not None:
-        issue = "; ".join(filter(None, [f"constant in this window ({only})", issue]))
-    if result.error:
-        note = "; ".join(filter(None, [note, f"counted in the warehouse: within ±{result.error:.2g} of the exact "
-                                             "score"]))
-    p_value = column.band.tail_probability(result.score) if column.band is not None else None
-    return ColumnDrift(column.name, column.kind, result.method, column.threshold, result.score, result.drifted,
-                       issue, note, p_value=p_value, threshold_source=column.source,
-                       severity=severity)  # type: ignore[arg-type]
+    remark = f"counted in the warehouse: within ±{result.error:.2g} of the exact score" if result.error else None
+    return _scored(column, result, severity, reference_profile, counts, only, remark)
 
 
 @task(name="measure-drift", cache_policy=NO_CACHE)

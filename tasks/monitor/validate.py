@@ -172,6 +172,16 @@ def _run_on(context: Any, suite: gx.ExpectationSuite, name: str, data: pd.DataFr
     return list(result.results)
 
 
+def numbered(suite: gx.ExpectationSuite) -> dict[int, dict[str, Any]]:
+    """Number the suite's expectations in their meta (results come grouped by column: outcomes keep suite
+    order by it) and return each one's kwargs as the suite file has them, by number."""
+    written = {}
+    for i, expectation in enumerate(suite.expectations):
+        expectation.meta = {**(expectation.meta or {}), POSITION: i}
+        written[i] = dict(expectation.configuration.kwargs)
+    return written
+
+
 def _no_batch_hash() -> None:
     """GX's pandas engine hashes every frame under 1 GB it is given, for a batch marker
     (`pandas_data_fingerprint`) that only ends up in the result's metadata, which nothing here reads: 0.3-0.4 s
@@ -231,10 +241,7 @@ def validate_window(config: ModelConfig, data: pd.DataFrame, window_end: datetim
         suite = load_suite(name)
     except SuiteError as exc:
         return ValidatedWindow(ValidationSummary(suite=name, outcomes=[], error=str(exc)), data)
-    written = {}
-    for i, expectation in enumerate(suite.expectations):  # results come grouped by column: keep suite order
-        expectation.meta = {**(expectation.meta or {}), POSITION: i}
-        written[i] = dict(expectation.configuration.kwargs)
+    written = numbered(suite)
     end = _like_column(window_end, data.get(config.source.timestamp))
     parameters = {"window_end": end, "freshness_min": end - freshness_lag(suite)}
     quarantine, others = _split(suite, config)

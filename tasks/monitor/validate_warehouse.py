@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.config import ModelConfig
 from tasks.db import warehouse_engine
 from tasks.monitor.suites import SuiteError, _quiet, freshness_lag, load_suite
-from tasks.monitor.validate import POSITION, _outcome, _split
+from tasks.monitor.validate import _outcome, _split, numbered
 from tasks.results import ValidationSummary, Window
 from tasks.settings import warehouse_url
 from tasks.source.pushdown import exact_source
@@ -37,10 +37,7 @@ def validate_in_warehouse(config: ModelConfig, window: Window) -> ValidationSumm
         suite = load_suite(name)
     except SuiteError as exc:
         return ValidationSummary(suite=name, outcomes=[], error=str(exc))
-    written = {}
-    for i, expectation in enumerate(suite.expectations):  # results come grouped by column: keep suite order
-        expectation.meta = {**(expectation.meta or {}), POSITION: i}
-        written[i] = dict(expectation.configuration.kwargs)
+    written = numbered(suite)
     quarantine, others = _split(suite, config)
     if quarantine.expectations:
         return ValidationSummary(suite=name, outcomes=[], error=(

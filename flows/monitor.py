@@ -177,7 +177,7 @@ def monitor(model: str, window_end: datetime | None = None, actions: bool = True
                                                                full_report))
     history = read_history(store, config, window.end)
     verdict = decide_verdict(config=config, row_count=len(data.current), validation=validation, drift=drift,
-                             history=history)
+                             history=history.breaches, recent=history.performance)
     recorded = record_window(store, WindowRecord(
         model=model, window=window, verdict=verdict, validation=validation, drift=drift,
         row_count=len(data.current), labelled_rows=len(data.labelled), reference_version=reference.version,

@@ -10,15 +10,17 @@ clock, no Prefect needed), which the unit tests call. The rules, in order:
 4. each signal has a severity:
    - concept drift is a breach when the performance drop's confidence bound (reference - ci_high for a
      higher-is-better metric) exceeds the allowance, and severe beyond `policy.severe.factor` times it; a
-     point drop beyond the allowance that the interval does not confirm only warns;
+     point drop beyond the allowance that the interval does not confirm is a breach when the run of
+     consecutive windows with such drops, this one last (at least `persistence.breaches` of them, at most
+     `of_last`), confirms it with their labelled rows pooled (`pooled.py`), and only warns otherwise;
    - dataset drift (a share of drifted features of at least `drift.dataset_share`), prediction drift and
      target drift warn, unless the model's YAML opts them into breaches (`drift.severity`, carried by each
      ColumnDrift); fewer drifted features than the share warn;
    - the label-free performance estimate breaches only with `performance.estimate: breach` and a
      calibration that supports it, and warns otherwise;
 5. a breach is `drift` when at least `breaches` of the last `of_last` scheduled windows breached (a window
-   without a record counts as no breach), otherwise `warn`; a severe breach is `drift` at once when
-   `policy.severe.skips_persistence`;
+   without a record counts as no breach) or when a pooled drop confirmed it, otherwise `warn`; a severe
+   breach is `drift` at once when `policy.severe.skips_persistence`;
 6. anything else worth a look (unmeasured columns, failed warning-level expectations, quarantined rows) is
    `warn`; a clean window is `ok`. Notes (how false alarms were controlled, reference-level remarks) are
    said but change nothing.
@@ -29,12 +31,13 @@ Reasons lead with the most severe signal: severe breaches, breaches, the persist
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig, PersistenceConfig
+from tasks.monitor.pooled import pooled_drop
 from tasks.monitor.scores import ALIASES, METHODS
 from tasks.results import ColumnDrift, DriftSummary, ExpectationOutcome, PerformanceSummary, ValidationSummary, Verdict
 
@@ -49,6 +52,7 @@ class Signal:
 
     level: int  # NOTE, WARN, BREACH or SEVERE
     text: str
+    windows: int = 1  # how many consecutive windows' evidence confirms it (a pooled drop: more than one)
 
 
 def _num(value: float) -> str:
@@ -172,8 +176,28 @@ def _oriented(perf: PerformanceSummary, value: float) -> float:
     return gap if perf.higher_is_better else -gap
 
 
-def _performance(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
-    """Concept drift: a breach when the drop's confidence bound exceeds the allowance, severe far beyond it."""
+def _pooled(perf: PerformanceSummary, recent: Sequence[PerformanceSummary | None], config: ModelConfig,
+            head: str, allowed: str, labelled: str) -> list[Signal]:
+    """A point drop beyond the allowance that this window's interval does not confirm: a breach when the run of
+    windows with such drops, this one last, confirms it together (persistent by construction), else a warning."""
+    settings, rule = config.performance, config.policy.persistence
+    confidence = f"{settings.confidence * 100:g}%"
+    assert perf.drop is not None
+    pooled = pooled_drop(perf, recent, confidence=settings.confidence, span=rule.of_last)
+    if pooled is not None and pooled.confirmed and pooled.windows >= rule.breaches:
+        return [Signal(BREACH, f"concept drift: {head}: drop {_num(perf.drop)} > {allowed} on {labelled}; in each "
+                               f"of the last {pooled.windows} windows the drop exceeds its allowance, and their "
+                               f"{pooled.labelled_rows:,} labelled rows together put the excess at "
+                               f"{_num(pooled.excess)}, at least {_num(pooled.low)} at {confidence} confidence",
+                       windows=pooled.windows)]
+    return [Signal(WARN, f"{head}: drop {_num(perf.drop)} > {allowed}, but within the {confidence} confidence "
+                         f"interval of {labelled} (not concept drift)")]
+
+
+def _performance(perf: PerformanceSummary, config: ModelConfig,
+                 recent: Sequence[PerformanceSummary | None] = ()) -> list[Signal]:
+    """Concept drift: a breach when the drop's confidence bound exceeds the allowance, severe far beyond it, or
+    when consecutive windows' drops beyond the allowance confirm it together."""
     settings = config.performance
     labelled = _plural(perf.labelled_rows, "labelled row")
     if perf.labelled_rows < settings.min_labelled_rows:
@@ -202,8 +226,7 @@ def _performance(perf: PerformanceSummary, config: ModelConfig) -> list[Signal]:
             return [Signal(SEVERE, f"severe {text}; more than {factor:g} times the allowance")]
         return [Signal(BREACH, text)]
     if perf.drop > allowance + TOLERANCE:
-        return [Signal(WARN, f"{head}: drop {_num(perf.drop)} > {allowed}, but within the {confidence} confidence "
-                             f"interval of {labelled} (not concept drift)")]
+        return _pooled(replace(perf, allowance=allowance), recent, config, head, allowed, labelled)
     return []
 
 
@@ -248,11 +271,15 @@ def _persistence(history: Sequence[bool | None], persistence: PersistenceConfig)
     return count, count >= persistence.breaches, sum(flag is None for flag in previous)
 
 
-def _persistence_reason(count: int, persistent: bool, missing: int, config: ModelConfig, severe: bool) -> str:
+def _persistence_reason(count: int, persistent: bool, missing: int, config: ModelConfig, severe: bool,
+                        pooled: int) -> str:
     rule = config.policy.persistence
     breached = f"{count} of the last {_plural(rule.of_last, 'scheduled window')} breached"
     if missing:
         breached += f" ({missing} without a record, counted as no breach)"
+    if pooled >= rule.breaches and not persistent:
+        return f"{breached}; the drop persisted in {pooled} consecutive windows, confirmed by their labelled rows " \
+               f"together (drift needs {rule.breaches})"
     if persistent:
         return f"{breached} (drift needs {rule.breaches})"
     if severe and config.policy.severe.skips_persistence:
@@ -262,12 +289,14 @@ def _persistence_reason(count: int, persistent: bool, missing: int, config: Mode
 
 @task(name="decide-verdict", cache_policy=NO_CACHE)
 def decide_verdict(*, config: ModelConfig, row_count: int, validation: ValidationSummary,
-                   drift: DriftSummary | None, history: Sequence[bool | None]) -> Verdict:
+                   drift: DriftSummary | None, history: Sequence[bool | None],
+                   recent: Sequence[PerformanceSummary | None] = ()) -> Verdict:
     """Decide one window's verdict.
 
     `history`: breach flags of this model's previous scheduled windows, most recent last, None for a
     scheduled window without a record (older ones than `of_last - 1` are ignored; missing ones count as no
-    breach).
+    breach). `recent`: the same windows' recorded performance (None where there is none), for a drop that
+    only consecutive windows together confirm.
     """
     policy = config.policy
     if row_count == 0 and not validation.unreadable:
@@ -281,7 +310,7 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
     if drift is None:
         return Verdict("warn", ["drift was not measured for this window", *findings], breach=False)
 
-    signals = [*_performance(drift.performance, config), *_estimate(drift.performance, config),
+    signals = [*_performance(drift.performance, config, recent), *_estimate(drift.performance, config),
                *_feature_drift(drift, config), *_single_drift(drift.of_kind("prediction"), "prediction"),
                *_single_drift(drift.of_kind("target"), "target"), *(Signal(WARN, f) for f in findings),
                *_measurement_issues(drift), *(Signal(NOTE, n) for n in drift.notes)]
@@ -294,8 +323,10 @@ def decide_verdict(*, config: ModelConfig, row_count: int, validation: Validatio
 
     if breaches:
         count, persistent, missing = _persistence(history, policy.persistence)
-        is_drift = persistent or (severe and policy.severe.skips_persistence)
-        reasons = [*breaches, _persistence_reason(count, persistent, missing, config, severe), *warnings, *notes]
+        pooled = max(s.windows for s in signals if s.level >= BREACH)
+        is_drift = persistent or pooled >= policy.persistence.breaches or (severe and policy.severe.skips_persistence)
+        reasons = [*breaches, _persistence_reason(count, persistent, missing, config, severe, pooled), *warnings,
+                   *notes]
         return Verdict("drift" if is_drift else "warn", reasons, breach=True, drifted_columns=drifted_columns,
                        severe=severe)
     if warnings:

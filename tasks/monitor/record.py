@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -9,18 +10,29 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import ModelConfig
+from tasks.results import PerformanceSummary
 from tasks.retries import STORE_OUTAGE
 from tasks.schedule import previous_ticks
 from tasks.store import windows as store
 from tasks.store.windows import Recorded, WindowRecord
 
 
+@dataclass(frozen=True)
+class History:
+    """The scheduled windows before this one that the persistence rule looks at, oldest first: their breach
+    flags (None for a window without a usable record: persistence counts scheduled windows, not rows) and their
+    recorded performance (None where there is none), which a drop confirmed over several windows pools."""
+
+    breaches: list[bool | None]
+    performance: list[PerformanceSummary | None]
+
+
 @task(name="read-history", cache_policy=NO_CACHE, **STORE_OUTAGE)
-def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> list[bool | None]:
-    """Breach flags of the scheduled windows before this one that the persistence rule looks at, oldest first;
-    None for a scheduled window without a usable record (persistence counts scheduled windows, not rows)."""
+def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> History:
+    """The recorded history of the `of_last - 1` scheduled windows before `window_end`."""
     ticks = previous_ticks(config, window_end, config.policy.persistence.of_last - 1)
-    return store.breach_history(engine, config.name, ticks)
+    return History(store.breach_history(engine, config.name, ticks),
+                   store.performance_history(engine, config.name, config.performance.metric, ticks))
 
 
 @task(name="record-window", cache_policy=NO_CACHE, **STORE_OUTAGE)

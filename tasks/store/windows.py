@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tasks.db import as_utc, utc_naive
-from tasks.results import DriftSummary, ValidationSummary, Verdict, Window
+from tasks.metrics import HIGHER_IS_BETTER
+from tasks.results import DriftSummary, PerformanceSummary, ValidationSummary, Verdict, Window
 from tasks.store.schema import (
     WINDOW_TABLES,
     column_drift,
@@ -184,6 +185,24 @@ def breach_history(engine: sa.Engine, model: str, window_ends: list[datetime]) -
         found = {row.window_end: row for row in conn.execute(query)}
     return [None if key not in found or found[key].status == "error" else bool(found[key].breach)
             for key in keys]
+
+
+def performance_history(engine: sa.Engine, model: str, metric: str,
+                        window_ends: list[datetime]) -> list[PerformanceSummary | None]:
+    """The recorded performance (`metric`) of the given scheduled windows, in their order; None where a window
+    has no usable record or was not scored with that metric."""
+    if not window_ends:
+        return []
+    keys = [utc_naive(end) for end in window_ends]
+    query = sa.select(performance, monitor_runs.c.status).join(monitor_runs, sa.and_(
+        monitor_runs.c.model == performance.c.model, monitor_runs.c.window_end == performance.c.window_end)).where(
+        performance.c.model == model, performance.c.metric == metric, performance.c.window_end.in_(keys))
+    with engine.connect() as conn:
+        found = {row.window_end: row for row in conn.execute(query) if row.status != "error"}
+    return [None if key not in found else PerformanceSummary(
+        metric, found[key].value, found[key].reference_value, found[key].labelled_rows, HIGHER_IS_BETTER[metric],
+        ci_low=found[key].ci_low, ci_high=found[key].ci_high, allowance=found[key].allowance,
+        allowance_source=found[key].allowance_source) for key in keys]
 
 
 def window_runs(engine: sa.Engine, model: str, start: datetime | None = None,

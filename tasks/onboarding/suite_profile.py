@@ -5,7 +5,8 @@ column's NULL share stays near the reference's; numbers stay in the reference's 
 it; categories stay in the reference's set; each window holds about as many rows as the reference's own
 windows of the schedule's size; the newest row is fresh. Bounds learned from one period are guesses about
 the next, so value ranges and sets warn (edit them to hard limits and make them critical where a value
-outside them is an error); what is structurally wrong blocks.
+outside them is an error); repeated ids are quarantined (the first row of each is measured); what is
+structurally wrong blocks.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def profile_suite(config: ModelConfig, reference: pd.DataFrame, counts: list[int
     out += [_expect("expect_column_to_exist", {"column": c}, "critical") for c in config.monitored_columns]
     out += [_expect("expect_column_values_to_not_be_null", {"column": src.id}, "critical"),
             _expect("expect_column_values_to_be_unique", {"column": src.id}, "critical",
-                    "One row per prediction: duplicates mean a bad join or a replay."),
+                    "One row per prediction: duplicates mean a bad join or a replay. The copies are quarantined "
+                    "(the first row of each id is measured, the others counted in the verdict); more than "
+                    "validation.max_quarantined of the window blocks it.", action="quarantine"),
             _expect("expect_column_values_to_not_be_null", {"column": src.timestamp}, "critical"),
             _expect("expect_column_max_to_be_between",
                     {"column": src.timestamp, "min_value": {"$PARAMETER": "freshness_min"},
@@ -134,8 +137,12 @@ def _categories(column: str, values: pd.Series) -> list[dict[str, Any]]:
                     "warning", f"The {len(seen)} categories of the reference; new ones beyond 1% of rows warn.")]
 
 
-def _expect(kind: str, kwargs: dict[str, Any], severity: str, note: str | None = None) -> dict[str, Any]:
-    return {"type": kind, "kwargs": kwargs, "meta": {"notes": note} if note else {}, "severity": severity}
+def _expect(kind: str, kwargs: dict[str, Any], severity: str, note: str | None = None,
+            action: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"notes": note} if note else {}
+    if action:
+        meta["driftflow"] = {"action": action}
+    return {"type": kind, "kwargs": kwargs, "meta": meta, "severity": severity}
 
 
 def _plain(value: Any) -> Any:

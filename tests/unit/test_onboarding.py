@@ -141,7 +141,8 @@ def test_the_suite_holds_the_reference_s_own_bounds(project: Path) -> None:
 
 
 def test_the_profiled_suite_passes_a_reference_window_and_blocks_a_broken_one(project: Path) -> None:
-    """Run through the monitor's own validation (real GX): the reference's windows pass; duplicated ids block."""
+    """Run through the monitor's own validation (real GX): the reference's windows pass; a few repeated ids are
+    quarantined (the first copy measured); a window of one id repeated throughout blocks."""
     from tasks.monitor.validate import validate_window
     from tasks.source.query import read_range
 
@@ -154,7 +155,13 @@ def test_the_profiled_suite_passes_a_reference_window_and_blocks_a_broken_one(pr
     assert passed.error is None and passed.blocking_failures == [] and passed.warnings == []
     broken = window.assign(reading_id=1)
     failed = validate_window.fn(config, broken, end).summary
-    assert [o.expectation for o in failed.blocking_failures] == ["expect_column_values_to_be_unique"]
+    [unique] = [o for o in failed.blocking_failures if o.expectation == "expect_column_values_to_be_unique"]
+    assert "too many rows to quarantine" in (unique.observed or "")
+    replayed = pd.concat([window, window.iloc[:3]], ignore_index=True)  # three rows logged twice
+    kept = validate_window.fn(config, replayed, end)
+    assert kept.summary.blocking_failures == [] and kept.summary.quarantined_rows == 3
+    assert [o.expectation for o in kept.summary.quarantines] == ["expect_column_values_to_be_unique"]
+    assert len(kept.kept) == 24 and kept.kept["reading_id"].is_unique
 
 
 def test_init_refuses_to_overwrite_without_force(project: Path) -> None:

@@ -100,7 +100,8 @@ def model_yaml(roles: Roles, s: Scaffold) -> str:
         "  max_drop: 2sd             # allowed drop: twice the metric's spread over the reference's chunks",
         f"  min_labelled_rows: {labelled}",
         "policy:",
-        "  persistence: {breaches: 2, of_last: 3}   # act on 2 breaching windows of the last 3",
+        "  persistence: {breaches: 2, of_last: 3}   # act on 2 breaching windows of the last 3, or on 2+ drops "
+        "in a row that their rows pooled confirm",
         "  cooldown: 14d             # no second retrain this soon after one",
         f"  min_rows: {s.min_rows}              # fewer rows in a window: insufficient_data (from the reference's "
         "own window counts)",

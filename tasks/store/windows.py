@@ -173,36 +173,28 @@ def served_then(engine: sa.Engine, model: str, window_end: datetime) -> WindowSe
     return WindowServing(row.champion_version, row.scored_by) if row else None
 
 
-def breach_history(engine: sa.Engine, model: str, window_ends: list[datetime]) -> list[bool | None]:
-    """Breach flags of the given scheduled windows, in their order; None where a window has no usable record
-    (never recorded, or it ended in an error)."""
+def recorded_history(engine: sa.Engine, model: str, metric: str, window_ends: list[datetime]
+                     ) -> tuple[list[bool | None], list[PerformanceSummary | None]]:
+    """Breach flags and recorded performance (`metric`) of the given scheduled windows, in their order, in one
+    query; None where a window has no usable record (never recorded, or it ended in an error), and a None
+    performance where it was not scored with that metric."""
     if not window_ends:
-        return []
+        return [], []
     keys = [utc_naive(end) for end in window_ends]
-    query = sa.select(monitor_runs.c.window_end, monitor_runs.c.breach, monitor_runs.c.status).where(
-        monitor_runs.c.model == model, monitor_runs.c.window_end.in_(keys))
-    with engine.connect() as conn:
-        found = {row.window_end: row for row in conn.execute(query)}
-    return [None if key not in found or found[key].status == "error" else bool(found[key].breach)
-            for key in keys]
-
-
-def performance_history(engine: sa.Engine, model: str, metric: str,
-                        window_ends: list[datetime]) -> list[PerformanceSummary | None]:
-    """The recorded performance (`metric`) of the given scheduled windows, in their order; None where a window
-    has no usable record or was not scored with that metric."""
-    if not window_ends:
-        return []
-    keys = [utc_naive(end) for end in window_ends]
-    query = sa.select(performance, monitor_runs.c.status).join(monitor_runs, sa.and_(
-        monitor_runs.c.model == performance.c.model, monitor_runs.c.window_end == performance.c.window_end)).where(
-        performance.c.model == model, performance.c.metric == metric, performance.c.window_end.in_(keys))
+    perf = performance.c
+    query = sa.select(monitor_runs.c.window_end, monitor_runs.c.breach, monitor_runs.c.status, perf.value,
+                      perf.reference_value, perf.labelled_rows, perf.ci_low, perf.ci_high, perf.allowance,
+                      perf.allowance_source, perf.metric).outerjoin(performance, sa.and_(
+        perf.model == monitor_runs.c.model, perf.window_end == monitor_runs.c.window_end, perf.metric == metric)
+    ).where(monitor_runs.c.model == model, monitor_runs.c.window_end.in_(keys))
     with engine.connect() as conn:
         found = {row.window_end: row for row in conn.execute(query) if row.status != "error"}
-    return [None if key not in found else PerformanceSummary(
-        metric, found[key].value, found[key].reference_value, found[key].labelled_rows, HIGHER_IS_BETTER[metric],
-        ci_low=found[key].ci_low, ci_high=found[key].ci_high, allowance=found[key].allowance,
-        allowance_source=found[key].allowance_source) for key in keys]
+    rows = [found.get(key) for key in keys]
+    breaches = [None if row is None else bool(row.breach) for row in rows]
+    performances = [None if row is None or row.metric is None else PerformanceSummary(
+        metric, row.value, row.reference_value, row.labelled_rows, HIGHER_IS_BETTER[metric], ci_low=row.ci_low,
+        ci_high=row.ci_high, allowance=row.allowance, allowance_source=row.allowance_source) for row in rows]
+    return breaches, performances
 
 
 def window_runs(engine: sa.Engine, model: str, start: datetime | None = None,
